@@ -1,0 +1,319 @@
+r"""Exact Jacobians of the field, spectra, stability verdicts and the paper's assumptions."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.flatten_util import ravel_pytree
+
+from ._checks import check_finite_tree
+from ._game import Game, check_state
+
+
+class Verdict(eqx.Enumeration):
+    """Local stability of an equilibrium from the spectrum of $J = \\partial h/\\partial θ$."""
+
+    stable = (
+        "every eigenvalue has Re λ < -tol: the point is locally exponentially stable"
+    )
+    marginal = (
+        "the rightmost eigenvalues have |Re λ| <= tol: the linearisation is inconclusive "
+        "(a centre, a limit cycle or sub-exponential convergence are possible)"
+    )
+    unstable = "some eigenvalue has Re λ > tol: the point is unstable"
+
+
+def enum_name(enum, item) -> str | np.ndarray:
+    """The member name(s) of an enumeration item, e.g. `"stable"` (vectorised)."""
+    names = list(enum._name_to_item)
+    values = np.asarray(item._value)
+    if values.ndim == 0:
+        return names[int(values)]
+    return np.vectorize(lambda v: names[v])(values)
+
+
+def verdict_from_max_real(max_real, tol):
+    return Verdict.where(
+        max_real < -tol,
+        Verdict.stable,
+        Verdict.where(max_real > tol, Verdict.unstable, Verdict.marginal),
+    )
+
+
+def flatten(field, y, t=0.0, args=None):
+    """`(f, v, unravel)` with `f(v)` the field on the flattened array leaves of `y`
+    (`ravel_pytree` order: "disc" first). Checks the state and the field's output."""
+    check_state(y)
+    params, static = eqx.partition(y, eqx.is_inexact_array)
+    v, unravel = ravel_pytree(params)
+
+    def tree_field(p):
+        return field(t, eqx.combine(p, static), args)
+
+    out = jax.eval_shape(tree_field, params)
+    shapes = lambda tree: jax.tree_util.tree_map(lambda a: tuple(a.shape), tree)  # noqa: E731
+    if jax.tree_util.tree_structure(out) != jax.tree_util.tree_structure(params) or shapes(
+        out
+    ) != shapes(params):
+        raise ValueError(
+            "field: must return the state's structure and shapes "
+            f"{shapes(params)}, got {shapes(out)}"
+        )
+
+    def f(vec):
+        return ravel_pytree(tree_field(unravel(vec)))[0]
+
+    return f, v, unravel
+
+
+def jacobian(field, y, *, chunk_size=None, t=0.0, args=None):
+    r"""The exact Jacobian $J = \partial h/\partial θ$ of the flattened field at `y`.
+
+    **Arguments:** `field(t, y, args)`, state `y`; `chunk_size`: `None` for `jax.jacfwd`,
+    or the number of basis directions pushed through one batched JVP at a time (peak
+    memory O(n·chunk_size) beyond J).
+
+    **Returns:** an `(n, n)` array, rows and columns in `ravel_pytree(y)` order.
+
+    ```python
+    J = gdgan.jacobian(field, y_star)
+    ```
+    """
+    f, v, _ = flatten(field, y, t, args)
+    if chunk_size is None:
+        return jax.jacfwd(f)(v)
+    if int(chunk_size) < 1:
+        raise ValueError(f"jacobian: `chunk_size` must be a positive integer, got {chunk_size!r}")
+    n = v.size
+    _, lin = jax.linearize(f, v)
+    cols = jax.lax.map(
+        lambda i: lin(jax.nn.one_hot(i, n, dtype=v.dtype)),
+        jnp.arange(n),
+        batch_size=int(chunk_size),
+    )
+    return cols.T
+
+
+def sort_by_real(eigenvalues):
+    """Eigenvalues sorted by real part, largest first (ties: larger imaginary part first)."""
+    order = jnp.lexsort((-eigenvalues.imag, -eigenvalues.real))
+    return eigenvalues[order]
+
+
+def max_stable_step_of(eigenvalues, tol=0.0):
+    r"""Largest α with ρ(I + αJ) < 1: $\min_λ 2|\mathrm{Re}\,λ|/|λ|^2$ when every
+    Re λ < -tol, else 0."""
+    re = eigenvalues.real
+    abs2 = jnp.abs(eigenvalues) ** 2
+    ok = jnp.max(re) < -tol
+    ratio = jnp.where(abs2 > 0, -2 * re / jnp.where(abs2 > 0, abs2, 1.0), jnp.inf)
+    return jnp.where(ok, jnp.min(ratio), 0.0)
+
+
+class StabilityReport(eqx.Module):
+    """Result of `gdgan.stability`.
+
+    - `jacobian`: `(n, n)` exact Jacobian of the flattened field;
+    - `eigenvalues`: `(n,)` complex, sorted by real part, largest first;
+    - `verdict`: a `gdgan.Verdict` item;
+    - `max_stable_step`: largest α with ρ(I + αJ) < 1 (0 if none);
+    - `max_real` (property): the spectral abscissa.
+    """
+
+    jacobian: jax.Array
+    eigenvalues: jax.Array
+    verdict: Verdict
+    max_stable_step: jax.Array
+
+    @property
+    def max_real(self):
+        return jnp.max(self.eigenvalues.real)
+
+    @property
+    def verdict_name(self):
+        return enum_name(Verdict, self.verdict)
+
+
+def stability(field, y, *, tol=1e-9, chunk_size=None, t=0.0, args=None) -> StabilityReport:
+    r"""Local stability of the flow $\dot θ = h(θ)$ at `y` from the exact Jacobian.
+
+    **Arguments:** `field`, state `y` (normally an equilibrium); `tol`: eigenvalues with
+    $|\mathrm{Re}\,λ| \le$ `tol` count as on the imaginary axis; `chunk_size` as in
+    `gdgan.jacobian`.
+
+    **Returns:** a `StabilityReport`.
+
+    ```python
+    rep = gdgan.stability(field, {"disc": {"w": 0.0}, "gen": {"a": 1.0}})
+    rep.verdict == gdgan.Verdict.stable
+    ```
+    """
+    check_finite_tree(y, "stability", "y")
+    flatten(field, y, t, args)  # structural checks with readable errors, before tracing
+    return _stability(field, y, tol, chunk_size, t, args)
+
+
+@eqx.filter_jit
+def _stability(field, y, tol, chunk_size, t, args):
+    J = jacobian(field, y, chunk_size=chunk_size, t=t, args=args)
+    eig = sort_by_real(jnp.linalg.eigvals(J))
+    max_real = jnp.max(eig.real)
+    return StabilityReport(
+        jacobian=J,
+        eigenvalues=eig,
+        verdict=verdict_from_max_real(max_real, tol),
+        max_stable_step=max_stable_step_of(eig, tol),
+    )
+
+
+class Assumptions(eqx.Module):
+    r"""The quantities of Nagarajan & Kolter's Theorem 3.1 and Lemma at a point `y`.
+
+    Blocks (flattened, "disc" first): $K_{DD} = \nabla^2_{θ_D} V$, $K_{DG} =
+    \nabla_{θ_G}\nabla_{θ_D} V$ (shape `(n_D, n_G)`), $K_{GG} = \nabla^2_{θ_G} V$. With
+    $Q = -K_{DD}$ and $P = K_{DG}$ the Lemma bounds eigenvalues of $[[-Q, P], [-P^T, 0]]$.
+    Scalars are arrays, so the object works under `jit`.
+    """
+
+    K_DD: jax.Array
+    K_DG: jax.Array
+    K_GG: jax.Array
+    f_prime: jax.Array  # f'(0), NaN for games without f
+    f_second: jax.Array  # f''(0)
+    lam_min_Q: jax.Array
+    lam_max_Q: jax.Array
+    sigma_min_P: jax.Array
+    field_residual: jax.Array  # ‖h(y)‖ without regularizers
+    d_residual: jax.Array  # max |D(x)| over data and generated points
+    moment_residual: jax.Array  # max |E x - E G(z)|, |E x² - E G(z)²|
+    tol: float = eqx.field(static=True)
+
+    @property
+    def concave_f(self):
+        return self.f_second < -self.tol
+
+    @property
+    def fprime_nonzero(self):
+        return jnp.abs(self.f_prime) > self.tol
+
+    @property
+    def kdd_negative_definite(self):
+        return self.lam_min_Q > self.tol
+
+    @property
+    def kdg_full_column_rank(self):
+        return self.sigma_min_P > self.tol
+
+    @property
+    def realisable(self):
+        return jnp.maximum(self.field_residual, jnp.maximum(self.d_residual, self.moment_residual)) <= jnp.sqrt(self.tol)
+
+    @property
+    def holds(self):
+        return (
+            self.concave_f
+            & self.fprime_nonzero
+            & self.kdd_negative_definite
+            & self.kdg_full_column_rank
+            & self.realisable
+        )
+
+    @property
+    def bounds(self) -> dict:
+        """The Lemma's bounds (meaningful when Q ≻ 0 and P has full column rank)."""
+        lmin, lmax, s2 = self.lam_min_Q, self.lam_max_Q, self.sigma_min_P**2
+        return {
+            "complex_re_lower": -lmax / 2,
+            "complex_re_upper": -lmin / 2,
+            "real_upper": -jnp.minimum(lmin, s2 / lmax),
+            "real_upper_weak": -lmin * s2 / (lmax * lmin + s2),
+        }
+
+    def respects_bounds(self, eigenvalues, atol=1e-9):
+        """Whether every eigenvalue lies within the Lemma's bounds (to `atol`)."""
+        b = self.bounds
+        is_complex = jnp.abs(eigenvalues.imag) > atol
+        re = eigenvalues.real
+        ok_c = (re >= b["complex_re_lower"] - atol) & (re <= b["complex_re_upper"] + atol)
+        ok_r = re <= b["real_upper"] + atol
+        return jnp.all(jnp.where(is_complex, ok_c, ok_r))
+
+    @property
+    def conditions(self) -> dict:
+        return {
+            "f''(0) < 0": self.concave_f,
+            "f'(0) != 0": self.fprime_nonzero,
+            "K_DD negative definite": self.kdd_negative_definite,
+            "K_DG full column rank": self.kdg_full_column_rank,
+            "realisable equilibrium": self.realisable,
+        }
+
+
+def assumptions(game, y, *, tol=1e-9) -> Assumptions:
+    r"""Check the assumptions of Nagarajan & Kolter (2017), Theorem 3.1, at `y`.
+
+    **Returns:** `Assumptions` with $K_{DD}$, $K_{DG}$, $K_{GG}$, $f'(0)$, $f''(0)$,
+    extreme eigenvalues of $Q = -K_{DD}$, $σ_{\min}(K_{DG})$, the realisability residuals,
+    the conditions (`.conditions`, `.holds`) and the Lemma's bounds (`.bounds`).
+
+    ```python
+    a = gdgan.assumptions(game, y_star)
+    a.holds, a.bounds, a.respects_bounds(gdgan.stability(field, y_star).eigenvalues)
+    ```
+    """
+    from ._field import vector_field
+
+    check_state(y)
+    check_finite_tree(y, "assumptions", "y")
+    params, static = eqx.partition(y, eqx.is_inexact_array)
+    vd, un_d = ravel_pytree(params["disc"])
+    vg, un_g = ravel_pytree(params["gen"])
+
+    def V(d, g):
+        return game.value(eqx.combine({"disc": un_d(d), "gen": un_g(g)}, static))
+
+    K_DD = jax.hessian(V, 0)(vd, vg)
+    K_DG = jax.jacfwd(jax.grad(V, 0), 1)(vd, vg)
+    K_GG = jax.hessian(V, 1)(vd, vg)
+    q = jnp.linalg.eigvalsh(-(K_DD + K_DD.T) / 2) if vd.size else jnp.zeros((1,))
+    n_d, n_g = K_DG.shape
+    sing = jnp.linalg.svd(K_DG, compute_uv=False) if min(n_d, n_g) else jnp.zeros((1,))
+    sigma_min = sing[-1] if n_d >= n_g and n_g > 0 else jnp.zeros((), vd.dtype)
+
+    f = getattr(getattr(game, "loss", None), "f", None)
+    nan = jnp.full((), jnp.nan, vd.dtype)
+    zero = jnp.zeros((), vd.dtype)
+    f1 = jax.grad(f)(zero) if f is not None else nan
+    f2 = jax.grad(jax.grad(f))(zero) if f is not None else nan
+
+    h = vector_field(game)(0.0, y, None)
+    field_res = jnp.sqrt(sum(jnp.sum(a**2) for a in jax.tree_util.tree_leaves(h)))
+    if isinstance(game, Game):
+        d_real, wx, d_fake, wz = game.logits(y)
+        d_res = jnp.maximum(jnp.max(jnp.abs(d_real)), jnp.max(jnp.abs(d_fake)))
+        (x, _), (z, _) = game.rules()
+        fake = jax.vmap(lambda s: game.G(y["gen"], s))(z)
+        mom = lambda pts, w: (  # noqa: E731
+            jnp.tensordot(w, pts, 1),
+            jnp.tensordot(w, pts**2, 1),
+        )
+        (m1, m2), (g1, g2) = mom(x, wx), mom(fake, wz)
+        mom_res = jnp.maximum(jnp.max(jnp.abs(m1 - g1)), jnp.max(jnp.abs(m2 - g2)))
+    else:
+        d_res = mom_res = nan
+    return Assumptions(
+        K_DD=K_DD,
+        K_DG=K_DG,
+        K_GG=K_GG,
+        f_prime=f1,
+        f_second=f2,
+        lam_min_Q=q[0],
+        lam_max_Q=q[-1],
+        sigma_min_P=sigma_min,
+        field_residual=field_res,
+        d_residual=d_res,
+        moment_residual=mom_res,
+        tol=tol,
+    )

@@ -1,0 +1,263 @@
+r"""Stabilisers of GAN dynamics, as transformations of the players' losses or of the field.
+
+A regularizer acts at one of two stages (`vector_field` applies every loss-stage regularizer
+first, in the order given, then every field-stage one):
+
+- **loss stage** — `losses(game, fn) -> fn'` where `fn(y) = (L_D, L_G)`:
+  `GradientPenalty`, `R1`, `R2`, `WGANGP`, `Unrolled`;
+- **field stage** — `field(h) -> h'` where `h(y)` is the field: `Consensus`, `TimeScale`, `SGA`.
+
+Hyperparameters are array leaves, so `jax.vmap` over them is a sweep. Sign conventions:
+$h = (-\nabla_{θ_D} L_D, -\nabla_{θ_G} L_G)$; for zero-sum games $L_D = -V$, $L_G = V$.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._checks import check_nonnegative, float_array
+from ._game import Game
+
+
+def sq_norm(tree):
+    """$\\|tree\\|^2$ over every array leaf."""
+    return sum(jnp.sum(jnp.square(leaf)) for leaf in jax.tree_util.tree_leaves(tree))
+
+
+def _param(value, owner, name):
+    return check_nonnegative(float_array(value, owner, name), owner, name)
+
+
+def _grad_x_sqnorm(game, theta_d, x):
+    g = jax.grad(lambda s: game.D(theta_d, s))(x)
+    return jnp.sum(g**2)
+
+
+def _need_game(reg, game):
+    if not isinstance(game, Game):
+        raise TypeError(
+            f"{type(reg).__name__}: needs a gdgan.Game with a discriminator and data "
+            f"distribution, got {type(game).__name__}"
+        )
+
+
+class Regularizer(eqx.Module):
+    """Base class: identity at both stages."""
+
+    def losses(self, game, fn):
+        return fn
+
+    def field(self, h):
+        return h
+
+
+class GradientPenalty(Regularizer):
+    r"""Nagarajan & Kolter (2017), §4: the generator descends
+    $V + η\|\nabla_{θ_D} V\|^2$ (norm over **all** discriminator parameters, no ½):
+
+    $$\dot θ_G = -\nabla_{θ_G} V - η \nabla_{θ_G}\|\nabla_{θ_D} V\|^2 .$$
+
+    For general-sum losses $\nabla_{θ_D} V$ is read as $\nabla_{θ_D} L_D$. At a realisable
+    equilibrium $J_η = [[I, 0], [-2η K_{DG}^T, I]]\,J_0$.
+
+    ```python
+    field = gdgan.vector_field(game, gdgan.GradientPenalty(eta=0.5))
+    ```
+    """
+
+    eta: jax.Array
+
+    def __init__(self, eta=0.5):
+        self.eta = _param(eta, "GradientPenalty", "eta")
+
+    def losses(self, game, fn):
+        def new(y):
+            l_d, l_g = fn(y)
+            grad_d = jax.grad(lambda d: fn({"disc": d, "gen": y["gen"]})[0])(y["disc"])
+            return l_d, l_g + self.eta * sq_norm(grad_d)
+
+        return new
+
+
+class R1(Regularizer):
+    r"""Mescheder, Geiger & Nowozin (2018): the discriminator's loss gains
+    $\frac{γ}{2}\mathbb E_{p_{data}}\|\nabla_x D(x)\|^2$ (the Dirac-GAN convention, γ/2)."""
+
+    gamma: jax.Array
+
+    def __init__(self, gamma=1.0):
+        self.gamma = _param(gamma, "R1", "gamma")
+
+    def _points(self, game, y):
+        return game.rules()[0]
+
+    def losses(self, game, fn):
+        _need_game(self, game)
+
+        def new(y):
+            l_d, l_g = fn(y)
+            x, w = self._points(game, y)
+            pen = w @ jax.vmap(lambda s: _grad_x_sqnorm(game, y["disc"], s))(x)
+            return l_d + 0.5 * self.gamma * pen, l_g
+
+        return new
+
+
+class R2(R1):
+    r"""Mescheder, Geiger & Nowozin (2018): as `R1` on generated samples,
+    $\frac{γ}{2}\mathbb E_{z}\|\nabla_x D(G(z))\|^2$."""
+
+    def __init__(self, gamma=1.0):
+        self.gamma = _param(gamma, "R2", "gamma")
+
+    def _points(self, game, y):
+        z, w = game.rules()[1]
+        fake = jax.vmap(lambda s: game.G(y["gen"], s))(z)
+        return jax.lax.stop_gradient(fake), w
+
+
+class WGANGP(Regularizer):
+    r"""Gulrajani et al. (2017): the critic's loss gains
+    $λ\,\mathbb E_{\hat x}(\|\nabla_x D(\hat x)\| - 1)^2$ with
+    $\hat x = εx + (1-ε)G(z)$, ε ~ U(0, 1).
+
+    The expectation is deterministic: over every (data point, generated point) pair of the
+    game's rules and `n_eps` Gauss–Legendre nodes in ε when that has at most 65 536 terms,
+    else over pairs zipped in order with ε from a fixed key. The norm uses a zero gradient
+    at $\nabla_x D = 0$.
+    """
+
+    lam: jax.Array
+    n_eps: int = eqx.field(static=True)
+
+    def __init__(self, lam=10.0, n_eps=8):
+        self.lam = _param(lam, "WGANGP", "lam")
+        self.n_eps = int(n_eps)
+
+    def losses(self, game, fn):
+        _need_game(self, game)
+
+        def new(y):
+            l_d, l_g = fn(y)
+            (x, wx), (z, wz) = game.rules()
+            fake = jax.lax.stop_gradient(jax.vmap(lambda s: game.G(y["gen"], s))(z))
+            nx, nz = x.shape[0], fake.shape[0]
+            if nx * nz * self.n_eps <= 65_536:
+                e, we = np.polynomial.legendre.leggauss(self.n_eps)
+                e, we = jnp.asarray((e + 1) / 2, x.dtype), jnp.asarray(we / 2, x.dtype)
+                xi = jnp.repeat(x, nz * self.n_eps, axis=0)
+                fi = jnp.tile(jnp.repeat(fake, self.n_eps, axis=0), (nx,) + (1,) * (x.ndim - 1))
+                ei = jnp.tile(e, nx * nz)
+                w = (wx[:, None, None] * wz[None, :, None] * we[None, None, :]).reshape(-1)
+            else:
+                m = min(nx, nz)
+                xi, fi, w = x[:m], fake[:m], 0.5 * (wx[:m] + wz[:m])
+                w = w / w.sum()
+                ei = jax.random.uniform(jax.random.PRNGKey(0), (m,), x.dtype)
+            ei = ei.reshape((-1,) + (1,) * (x.ndim - 1))
+            xhat = ei * xi + (1 - ei) * fi
+
+            def term(s):
+                sq = _grad_x_sqnorm(game, y["disc"], s)
+                safe = jnp.where(sq > 0, sq, 1.0)
+                norm = jnp.where(sq > 0, jnp.sqrt(safe), 0.0)
+                return (norm - 1) ** 2
+
+            return l_d + self.lam * (w @ jax.vmap(term)(xhat)), l_g
+
+        return new
+
+
+class Unrolled(Regularizer):
+    r"""Metz et al. (2017): the generator's loss is evaluated at the discriminator after
+    `steps` gradient steps of size `lr` on its own loss, differentiated through the unroll:
+    $L_G(θ_D^{(k)}(θ), θ_G)$ with $θ_D^{(j+1)} = θ_D^{(j)} - \mathrm{lr}\,\nabla_{θ_D} L_D$."""
+
+    steps: int = eqx.field(static=True)
+    lr: jax.Array
+
+    def __init__(self, steps=5, lr=0.1):
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+            raise ValueError(f"Unrolled: `steps` must be a non-negative integer, got {steps!r}")
+        self.steps = int(steps)
+        self.lr = _param(lr, "Unrolled", "lr")
+
+    def losses(self, game, fn):
+        def new(y):
+            l_d, _ = fn(y)
+            d = y["disc"]
+            for _ in range(self.steps):
+                g = jax.grad(lambda dd: fn({"disc": dd, "gen": y["gen"]})[0])(d)
+                d = jax.tree_util.tree_map(lambda p, gp: p - self.lr * gp, d, g)
+            return l_d, fn({"disc": d, "gen": y["gen"]})[1]
+
+        return new
+
+
+class Consensus(Regularizer):
+    r"""Mescheder, Nowozin & Geiger (2017), "The Numerics of GANs": both players add
+    $\frac{γ}{2}\|h(θ)\|^2$ to their losses, so $h' = h - γ J^T h$; at an equilibrium the
+    Jacobian becomes $J - γ J^T J$."""
+
+    gamma: jax.Array
+
+    def __init__(self, gamma=1.0):
+        self.gamma = _param(gamma, "Consensus", "gamma")
+
+    def field(self, h):
+        def new(y):
+            hv, vjp = jax.vjp(h, y)
+            (jt_h,) = vjp(hv)
+            return jax.tree_util.tree_map(lambda a, b: a - self.gamma * b, hv, jt_h)
+
+        return new
+
+
+class TimeScale(Regularizer):
+    r"""Two time scales (Heusel et al. 2017, TTUR-like): $\dot θ_D$ is multiplied by $c$."""
+
+    c: jax.Array
+
+    def __init__(self, c=1.0):
+        self.c = check_nonnegative(float_array(c, "TimeScale", "c"), "TimeScale", "c")
+
+    def field(self, h):
+        def new(y):
+            hv = h(y)
+            disc = jax.tree_util.tree_map(lambda a: self.c * a, hv["disc"])
+            return {"disc": disc, "gen": hv["gen"]}
+
+        return new
+
+
+class SGA(Regularizer):
+    r"""Symplectic gradient adjustment (Balduzzi et al. 2018): with $ξ = -h$ the players'
+    gradients and $A$ the antisymmetric part of $\partial ξ$, the players follow
+    $-(ξ + λA^Tξ)$, which in terms of the field is $h' = h + λ A_h h$ with
+    $A_h = \tfrac12(J - J^T)$. (The sign of λ is the user's choice; Balduzzi's alignment
+    rule is not applied.)"""
+
+    lam: jax.Array
+
+    def __init__(self, lam=1.0):
+        self.lam = _param(lam, "SGA", "lam")
+
+    def field(self, h):
+        def new(y):
+            hv, lin = jax.linearize(h, y)
+            jh = lin(hv)
+            (jt_h,) = jax.linear_transpose(lin, y)(hv)
+            return jax.tree_util.tree_map(
+                lambda a, b, c: a + 0.5 * self.lam * (b - c), hv, jh, jt_h
+            )
+
+        return new
+
+
+REGULARIZERS = {
+    cls.__name__: cls
+    for cls in (GradientPenalty, Consensus, R1, R2, WGANGP, TimeScale, SGA, Unrolled)
+}
