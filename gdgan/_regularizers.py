@@ -115,8 +115,7 @@ class R2(R1):
 
     def _points(self, game, y):
         z, w = game.rules()[1]
-        fake = jax.vmap(lambda s: game.G(y["gen"], s))(z)
-        return jax.lax.stop_gradient(fake), w
+        return jax.vmap(lambda s: game.G(y["gen"], s))(z), w
 
 
 class WGANGP(Regularizer):
@@ -143,7 +142,7 @@ class WGANGP(Regularizer):
         def new(y):
             l_d, l_g = fn(y)
             (x, wx), (z, wz) = game.rules()
-            fake = jax.lax.stop_gradient(jax.vmap(lambda s: game.G(y["gen"], s))(z))
+            fake = jax.vmap(lambda s: game.G(y["gen"], s))(z)
             nx, nz = x.shape[0], fake.shape[0]
             if nx * nz * self.n_eps <= 65_536:
                 e, we = np.polynomial.legendre.leggauss(self.n_eps)

@@ -18,6 +18,7 @@ import inspect
 import math
 from collections.abc import Callable
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.scipy.stats as jstats
@@ -55,13 +56,34 @@ def _scalar(x):
     return jnp.asarray(x, dtype=float)
 
 
+# Module-level players (not lambdas), so that equal systems share compiled code.
+def _dirac_disc(p, x):
+    return p["psi"] * x
+
+
+def _dirac_gen(p, z):
+    return p["theta"] + 0.0 * z
+
+
+def _quadratic_disc(p, x):
+    return p["w"] * x**2
+
+
+def _linear_gen(p, z):
+    return p["a"] * z
+
+
+def _ring_disc(p, x):
+    return _mlp(p, x / 4.0)[0]
+
+
 def dirac(loss="gan") -> System:
     r"""Dirac-GAN (Mescheder et al. 2018): $p_{data} = δ_0$, $G = θ$, $D(x) = ψx$.
     $V = f(0) + f(-ψθ)$; equilibrium $(ψ, θ) = (0, 0)$ with eigenvalues $±i f'(0)$;
     $ψ^2 + θ^2$ is conserved for zero-sum losses."""
     game = Game(
-        discriminator=lambda p, x: p["psi"] * x,
-        generator=lambda p, z: p["theta"] + 0.0 * z,
+        discriminator=_dirac_disc,
+        generator=_dirac_gen,
         data=Dirac(0.0),
         latent=Dirac(0.0),
         loss=loss,
@@ -74,13 +96,15 @@ def dirac(loss="gan") -> System:
 
 def _lq_like(name, data, latent, target, loss, params, description):
     game = Game(
-        discriminator=lambda p, x: p["w"] * x**2,
-        generator=lambda p, z: p["a"] * z,
+        discriminator=_quadratic_disc,
+        generator=_linear_gen,
         data=data,
         latent=latent,
         loss=loss,
     )
-    eq = {"disc": {"w": _scalar(0.0)}, "gen": {"a": target}}
+    # D ≡ 0 with p_G = p_data is an equilibrium for zero-sum losses, nsgan and hinge; the
+    # least-squares loss has no closed-form equilibrium here.
+    eq = None if game.loss.name == "lsgan" else {"disc": {"w": _scalar(0.0)}, "gen": {"a": target}}
     init = {"disc": {"w": _scalar(0.0)}, "gen": {"a": 1.5 * target}}
     conserved = None
     if game.loss.name == "wgan":
@@ -150,8 +174,8 @@ def ring(
     )
     latent = Normal(jnp.zeros((latent_dim,)), 1.0)
     game = Game(
-        discriminator=lambda p, x: _mlp(p, x / 4.0)[0],
-        generator=lambda p, z: _mlp(p, z),
+        discriminator=_ring_disc,
+        generator=_mlp,
         data=data,
         latent=latent,
         loss=loss,
@@ -182,19 +206,26 @@ def two_gaussians(mu1_star=-0.5, mu2_star=0.5) -> System:
     mu_star = jnp.stack([float_array(mu1_star, "two_gaussians", "mu1_star"),
                          float_array(mu2_star, "two_gaussians", "mu2_star")])
 
-    def value(y):
-        l, r, mu = y["disc"]["l"], y["disc"]["r"], y["gen"]["mu"]
-        mass = lambda means: 0.5 * jnp.sum(  # noqa: E731
-            jstats.norm.cdf(r[:, None] - means[None, :]) - jstats.norm.cdf(l[:, None] - means[None, :])
-        )
-        return 1.0 + mass(mu_star) - mass(mu)
-
     eq = {"disc": {"l": mu_star, "r": mu_star}, "gen": {"mu": mu_star}}
     init = {"disc": {"l": jnp.array([-1.5, 0.2]), "r": jnp.array([-0.2, 1.5])},
             "gen": {"mu": jnp.array([-1.0, 0.3])}}
-    return System("two_gaussians", ValueGame(value), eq, init,
+    return System("two_gaussians", ValueGame(TwoGaussiansValue(mu_star)), eq, init,
                   {"mu1_star": mu1_star, "mu2_star": mu2_star},
                   "Li et al.: two unit Gaussians, learnable means, two-interval discriminator")
+
+
+class TwoGaussiansValue(eqx.Module):
+    """Li et al.'s objective L(μ, l, r) with the true means `mu_star` as an array leaf."""
+
+    mu_star: jax.Array
+
+    def mass(self, y, means):
+        l, r = y["disc"]["l"], y["disc"]["r"]
+        cdf = jstats.norm.cdf
+        return 0.5 * jnp.sum(cdf(r[:, None] - means[None, :]) - cdf(l[:, None] - means[None, :]))
+
+    def __call__(self, y):
+        return 1.0 + self.mass(y, self.mu_star) - self.mass(y, y["gen"]["mu"])
 
 
 REGISTRY: dict[str, Callable[..., System]] = {
