@@ -14,7 +14,7 @@ install: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[plot,test]"
 
 demo: install
-	$(BIN)/gdgan table
+	$(BIN)/gdgan reproduce all --quick --out $(OUT)
 
 test: install
 	$(BIN)/python -m pytest -n 2 -q

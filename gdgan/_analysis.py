@@ -68,32 +68,97 @@ def flatten(field, y, t=0.0, args=None):
     return f, v, unravel
 
 
-def jacobian(field, y, *, chunk_size=None, t=0.0, args=None):
-    r"""The exact Jacobian $J = \partial h/\partial θ$ of the flattened field at `y`.
+DEFAULT_MEMORY_BUDGET = 1 << 30  # bytes of working memory beyond J, see `jacobian`
 
-    **Arguments:** `field(t, y, args)`, state `y`; `chunk_size`: `None` for `jax.jacfwd`,
-    or the number of basis directions pushed through one batched JVP at a time (peak
-    memory O(n·chunk_size) beyond J).
+
+def _tangent_bytes(f, v, mode):
+    """Bytes of work memory one basis direction needs in the linearised field: the summed
+    sizes of the values of the linear (JVP) or transposed (VJP) program. An upper bound on
+    what XLA keeps alive, cheap to compute, and valid under an outer trace."""
+    if mode == "jvp":
+        jaxpr = jax.make_jaxpr(lambda t: jax.linearize(f, v)[1](t))(v).jaxpr
+    else:
+        jaxpr = jax.make_jaxpr(lambda t: jax.vjp(f, v)[1](t))(v).jaxpr
+    total = 0
+    for eqn in jaxpr.eqns:
+        for var in eqn.outvars:
+            aval = getattr(var, "aval", None)
+            itemsize = getattr(getattr(aval, "dtype", None), "itemsize", None)
+            if hasattr(aval, "shape") and isinstance(itemsize, int):
+                total += int(np.prod(aval.shape, dtype=np.int64)) * itemsize
+    return max(total, 4 * v.size * v.dtype.itemsize)
+
+
+def auto_chunk_size(f, v, memory_budget=None, mode="jvp") -> int:
+    """The number of basis directions per block so that one block's work memory stays within
+    `memory_budget` bytes (default: the size of $J$, clamped to [64 MiB, 1 GiB])."""
+    n = v.size
+    if memory_budget is None:
+        memory_budget = min(max(n * n * v.dtype.itemsize, 64 << 20), DEFAULT_MEMORY_BUDGET)
+    per = _tangent_bytes(f, v, mode)
+    return int(max(1, min(n, memory_budget // per)))
+
+
+def jacobian(field, y, *, chunk_size=None, memory_budget=None, mode="vjp", t=0.0, args=None):
+    r"""The exact Jacobian $J = \partial h/\partial θ$ of the flattened field at `y`, built
+    block by block so that memory stays bounded for large models.
+
+    The field is linearised once (`jax.linearize` for `mode="jvp"`, `jax.vjp` for
+    `mode="vjp"`); a compiled loop then pushes `chunk_size` basis vectors at a time through
+    the linear map (a `vmap` of JVPs gives a block of columns, of VJPs a block of rows) and
+    writes the block into $J$ in place. Peak memory is $J$ plus one block's work,
+    O(`chunk_size` · work per direction). The last block overlaps the previous one instead
+    of being padded, so any `chunk_size` works. The result equals `jax.jacfwd` to round-off.
+
+    **Arguments:**
+
+    - `field(t, y, args)` and the state `y`;
+    - `chunk_size`: basis directions per block; `None` picks the largest block whose work
+      memory fits `memory_budget`;
+    - `memory_budget`: bytes of work memory beyond $J$ (default: the size of $J$, at least
+      64 MiB and at most 1 GiB);
+    - `mode`: `"vjp"` (rows, reverse-over-reverse; measured fastest on CPU, see
+      `benchmarks/README.md`) or `"jvp"` (columns, forward-over-reverse);
+    - `t`, `args`: passed to the field.
 
     **Returns:** an `(n, n)` array, rows and columns in `ravel_pytree(y)` order.
 
     ```python
-    J = gdgan.jacobian(field, y_star)
+    J = gdgan.jacobian(field, y_star, chunk_size=64)
     ```
     """
+    if mode not in ("jvp", "vjp"):
+        raise ValueError(f"jacobian: `mode` must be 'jvp' or 'vjp', got {mode!r}")
     f, v, _ = flatten(field, y, t, args)
-    if chunk_size is None:
-        return jax.jacfwd(f)(v)
-    if int(chunk_size) < 1:
-        raise ValueError(f"jacobian: `chunk_size` must be a positive integer, got {chunk_size!r}")
     n = v.size
-    _, lin = jax.linearize(f, v)
-    cols = jax.lax.map(
-        lambda i: lin(jax.nn.one_hot(i, n, dtype=v.dtype)),
-        jnp.arange(n),
-        batch_size=int(chunk_size),
-    )
-    return cols.T
+    if chunk_size is None:
+        chunk_size = auto_chunk_size(f, v, memory_budget, mode)
+    if isinstance(chunk_size, bool) or int(chunk_size) != chunk_size or int(chunk_size) < 1:
+        raise ValueError(f"jacobian: `chunk_size` must be a positive integer, got {chunk_size!r}")
+    c = min(int(chunk_size), n)
+    if mode == "jvp":
+        _, lin = jax.linearize(f, v)
+        block = jax.vmap(lin)  # (c, n) basis rows -> (c, n): J columns, as rows
+    else:
+        _, vjp = jax.vjp(f, v)
+        block = jax.vmap(lambda e: vjp(e)[0])  # (c, n) -> (c, n): J rows
+    n_blocks = -(-n // c)
+
+    def basis(start):
+        return (jnp.arange(n)[None, :] == (start + jnp.arange(c))[:, None]).astype(v.dtype)
+
+    if n_blocks == 1:
+        B = block(basis(0))
+        return B.T if mode == "jvp" else B
+
+    def body(i, J):
+        start = jnp.minimum(i * c, n - c)
+        B = block(basis(start))
+        if mode == "jvp":
+            return jax.lax.dynamic_update_slice(J, B.T, (0, start))
+        return jax.lax.dynamic_update_slice(J, B, (start, 0))
+
+    return jax.lax.fori_loop(0, n_blocks, body, jnp.zeros((n, n), v.dtype))
 
 
 def sort_by_real(eigenvalues):
@@ -263,10 +328,15 @@ def assumptions(game, y, *, tol=1e-9) -> Assumptions:
     a.holds, a.bounds, a.respects_bounds(gdgan.stability(field, y_star).eigenvalues)
     ```
     """
-    from ._field import vector_field
-
     check_state(y)
     check_finite_tree(y, "assumptions", "y")
+    return _assumptions(game, y, tol)
+
+
+@eqx.filter_jit
+def _assumptions(game, y, tol):
+    from ._field import vector_field
+
     params, static = eqx.partition(y, eqx.is_inexact_array)
     vd, un_d = ravel_pytree(params["disc"])
     vg, un_g = ravel_pytree(params["gen"])

@@ -104,9 +104,9 @@ def spectrum_dict(name, rep, n):
     return {
         "system": name,
         "n": int(n),
-        "eigenvalues": [[float(e.real), float(e.imag)] for e in eig],
+        "eigenvalues": [[float(e.real) + 0.0, float(e.imag) + 0.0] for e in eig],
         "verdict": str(rep.verdict_name),
-        "max_real": float(np.max(eig.real)),
+        "max_real": float(np.max(eig.real)) + 0.0,
         "max_stable_step": float(rep.max_stable_step),
     }
 
@@ -172,7 +172,239 @@ def cmd_table(args):
     emit({"rows": rows}, args.json, "\n".join(lines))
 
 
+# -- time evolution (simulate, train) ---------------------------------------------------
+def positive_float(flag):
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag}: expected a positive number, got {text!r}") from None
+        if not value > 0 or math.isinf(value):
+            raise argparse.ArgumentTypeError(f"{flag}: expected a positive number, got {text!r}")
+        return value
+
+    return parse
+
+
+def positive_int(flag):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag}: expected a positive integer, got {text!r}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{flag}: expected a positive integer, got {text!r}")
+        return value
+
+    return parse
+
+
+def leaf_names(y) -> list[str]:
+    """Dotted names of the array leaves of a state, e.g. `["disc.w", "gen.a"]`."""
+    import jax
+
+    out = []
+    for path, _ in jax.tree_util.tree_leaves_with_path(y):
+        keys = [getattr(k, "key", getattr(k, "idx", getattr(k, "name", k))) for k in path]
+        out.append(".".join(str(k) for k in keys))
+    return out
+
+
+def set_leaves(y, items):
+    """`--y0 K=V`: set the leaves named K (`a` or `gen.a`) of the state `y` to V."""
+    import jax
+    import jax.numpy as jnp
+
+    leaves, treedef = jax.tree_util.tree_flatten(y)
+    names = leaf_names(y)
+    for key, value in parse_params(items, "--y0").items():
+        if isinstance(value, str) or not math.isfinite(value):
+            raise CLIError(f"--y0: {key}: expected a finite number, got {value!r}")
+        hits = [i for i, n in enumerate(names) if n == key or n.split(".")[-1] == key]
+        if not hits:
+            raise CLIError(f"--y0: the state has leaves {names}, got {key!r}")
+        if len(hits) > 1:
+            raise CLIError(f"--y0: {key!r} is ambiguous, use one of {[names[i] for i in hits]}")
+        leaves[hits[0]] = jnp.full_like(jnp.asarray(leaves[hits[0]], float), value)
+    return jax.tree_util.tree_unflatten(treedef, leaves)
+
+
+def _num(x):
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _progress(args):
+    if args.progress is not None:
+        return args.progress
+    return not args.json and sys.stderr.isatty()
+
+
+def _state_dict(y, max_leaves=16):
+    names, leaves = leaf_names(y), __import__("jax").tree_util.tree_leaves(y)
+    if len(leaves) > max_leaves or any(np.size(x) != 1 for x in leaves):
+        return None
+    return {n: float(np.asarray(x)) for n, x in zip(names, leaves)}
+
+
+def _write_outputs(args, sys_, field, result, summary, arrays):
+    """trajectory.npz, summary.json, phase.png (2-parameter systems), timeseries.png."""
+    import os
+
+    from . import plot
+
+    os.makedirs(args.out, exist_ok=True)
+    files = ["trajectory.npz", "summary.json"]
+    np.savez(os.path.join(args.out, "trajectory.npz"), **arrays)
+    if sys_.n == 2:
+        name = f"{args.system} ({sys_.params.get('loss', '')}, η = {args.eta:g})"
+        fig = plot.phase_portrait(field, sys_.equilibrium, trajectories=[result],
+                                  title=f"{args.command}: {name} — {summary['outcome']}")
+        fig.savefig(os.path.join(args.out, "phase.png"), dpi=120)
+        files.append("phase.png")
+    if sys_.equilibrium is not None:
+        fig = plot.time_series(result, sys_.equilibrium,
+                               conserved=sys_.conserved if args.eta == 0 else None)
+        fig.savefig(os.path.join(args.out, "timeseries.png"), dpi=110)
+        files.append("timeseries.png")
+    summary["out"] = os.path.abspath(args.out)
+    summary["files"] = files
+    with open(os.path.join(args.out, "summary.json"), "w") as fh:
+        json.dump(summary, fh, indent=2)
+
+
+def _history_arrays(ts, ys):
+    import jax
+
+    arrays = {"ts": np.asarray(ts)}
+    for name, leaf in zip(leaf_names(ys), jax.tree_util.tree_leaves(ys)):
+        arrays[name] = np.asarray(leaf)
+    return arrays
+
+
+def cmd_simulate(args):
+    import time
+
+    import jax
+
+    from ._simulate import simulate
+
+    sys_ = build_system(args.system, args.loss, parse_params(args.param))
+    field = sys_.field(*regularizers_from(args))
+    y0 = set_leaves(sys_.init, args.y0)
+    start = time.perf_counter()
+    out = simulate(field, y0, args.t1, y_star=sys_.equilibrium, conserved=sys_.conserved,
+                   rtol=args.rtol, atol=args.atol, max_steps=args.max_steps,
+                   n_save=args.n_save, throw=False, progress=_progress(args))
+    jax.block_until_ready(out)
+    wall = time.perf_counter() - start
+    summary = {
+        "command": "simulate", "system": args.system, "loss": sys_.params.get("loss"),
+        "eta": args.eta, "n": int(sys_.n), "y0": _state_dict(y0), "t1": args.t1,
+        "outcome": str(out.outcome_name), "message": out.message,
+        "final_distance": _num(out.distance), "residual": _num(out.residual),
+        "t_final": _num(out.t_final), "steps": int(out.steps),
+        "conserved_drift": _num(out.conserved_drift),
+        "amplitude_ratio": _num(out.amplitude_ratio), "wall_time_s": wall,
+    }
+    if args.out:
+        arrays = _history_arrays(out.ts, out.ys)
+        arrays["outcome"] = np.array(summary["outcome"])
+        _write_outputs(args, sys_, field, out, summary, arrays)
+    fd = summary["final_distance"]
+    text = (
+        f"{args.system}: {summary['outcome']} — {summary['message']}\n"
+        f"t_final = {summary['t_final']:.6g}, steps = {summary['steps']}, "
+        f"final distance to equilibrium = {'n/a' if fd is None else f'{fd:.3e}'}, "
+        f"‖h‖ = {summary['residual']:.3e}, wall time = {wall:.2f} s"
+        + (f"\nwrote {', '.join(summary['files'])} to {summary['out']}" if args.out else "")
+    )
+    emit(summary, args.json, text)
+
+
+def optimizer_from(args):
+    import optax
+
+    from ._train import extragradient
+
+    name, lr = args.optimizer, args.lr
+    if name == "sgd":
+        return optax.sgd(lr)
+    if name == "momentum":
+        return optax.sgd(lr, momentum=args.momentum)
+    if name == "adam":
+        return optax.adam(lr, b1=args.beta1)
+    if name == "optimistic":
+        return optax.optimistic_gradient_descent(lr)
+    return extragradient(lr)
+
+
+def cmd_train(args):
+    import time
+
+    import jax
+
+    from ._train import train
+
+    sys_ = build_system(args.system, args.loss, parse_params(args.param))
+    regs = regularizers_from(args)
+    y0 = set_leaves(sys_.init, args.y0)
+    if args.disc_steps != 1 and args.order != "alternating":
+        raise CLIError("--disc-steps: only with --order alternating")
+    stride = args.stride or max(1, args.steps // 1000)
+    start = time.perf_counter()
+    out = train(sys_.game, y0, optimizer_from(args), args.steps, order=args.order,
+                disc_steps=args.disc_steps, regularizers=regs, batch=args.batch,
+                key=jax.random.PRNGKey(args.seed), stride=stride, y_star=sys_.equilibrium,
+                progress=_progress(args))
+    jax.block_until_ready(out)
+    wall = time.perf_counter() - start
+    summary = {
+        "command": "train", "system": args.system, "loss": sys_.params.get("loss"),
+        "eta": args.eta, "n": int(sys_.n), "y0": _state_dict(y0),
+        "optimizer": args.optimizer, "lr": args.lr, "steps": args.steps, "order": args.order,
+        "disc_steps": args.disc_steps, "batch": args.batch,
+        "outcome": str(out.outcome_name), "final_distance": _num(out.distance),
+        "residual": _num(out.residual), "final_grad_norm_disc": _num(out.grad_norm_disc[-1]),
+        "final_grad_norm_gen": _num(out.grad_norm_gen[-1]), "final_value": _num(out.value[-1]),
+        "wall_time_s": wall,
+    }
+    if args.out:
+        field = sys_.field(*regs)
+        arrays = _history_arrays(out.ts, out.ys)
+        arrays.update(grad_norm_disc=np.asarray(out.grad_norm_disc),
+                      grad_norm_gen=np.asarray(out.grad_norm_gen), value=np.asarray(out.value))
+        _write_outputs(args, sys_, field, out, summary, arrays)
+    fd = summary["final_distance"]
+    text = (
+        f"{args.system}: {args.optimizer} (lr {args.lr:g}, {args.order}) for {args.steps} steps:"
+        f" {summary['outcome']}\nfinal distance to equilibrium = "
+        f"{'n/a' if fd is None else f'{fd:.3e}'}, ‖h‖ = {_num(out.residual)}, "
+        f"wall time = {wall:.2f} s"
+        + (f"\nwrote {', '.join(summary['files'])} to {summary['out']}" if args.out else "")
+    )
+    emit(summary, args.json, text)
+
+
 # ---------------------------------------------------------------------------------------
+def cmd_reproduce(args):
+    from ._reproduce import reproduce
+
+    log = None if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
+    sections = reproduce(args.name, out=args.out, quick=args.quick, log=log)
+    if args.json:
+        if len(sections) == 1:
+            s = sections[0]
+            obj = {"name": s.name, "reproduced": bool(s.reproduced), "reason": s.reason, **s.numbers}
+        else:
+            obj = {"sections": [s.to_json() for s in sections], "report": f"{args.out}/report.md"}
+        print(json.dumps(obj, default=float))
+        return
+    for s in sections:
+        print(f"{s.name:<20} {'reproduced' if s.reproduced else 'NOT reproduced':<15} {s.reason}")
+    print(f"report: {args.out}/report.md (and report.html)")
+
+
 def make_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="gdgan", description="GAN training dynamics as dynamical systems.",
                 epilog=EPILOG)
@@ -209,6 +441,52 @@ def make_parser() -> argparse.ArgumentParser:
     sp.add_argument("--eta", type=nonneg_float("--eta"), nargs="+", default=[0.0, 0.5],
                     help="penalty strengths to tabulate")
     sp.set_defaults(func=cmd_table)
+
+    def evolution(sp):
+        sp.add_argument("--y0", action="append", metavar="K=V",
+                        help="set a leaf of the initial state by name, e.g. a=1.5 (repeatable)")
+        sp.add_argument("--out", metavar="DIR",
+                        help="write trajectory.npz, summary.json and figures to DIR")
+        sp.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="progress bar on stderr (default: when stderr is a terminal "
+                             "and not --json)")
+
+    sp = sub.add_parser("simulate", help="integrate the gradient flow (diffrax) and classify it")
+    common(sp)
+    evolution(sp)
+    sp.add_argument("--t1", type=positive_float("--t1"), default=100.0, help="final time")
+    sp.add_argument("--rtol", type=positive_float("--rtol"), default=1e-10)
+    sp.add_argument("--atol", type=positive_float("--atol"), default=1e-10)
+    sp.add_argument("--max-steps", type=positive_int("--max-steps"), default=1_000_000)
+    sp.add_argument("--n-save", type=positive_int("--n-save"), default=2001,
+                    help="saved time points")
+    sp.set_defaults(func=cmd_simulate)
+
+    sp = sub.add_parser("train", help="discrete training with optax (SGD, momentum, Adam, ...)")
+    common(sp)
+    evolution(sp)
+    sp.add_argument("--optimizer", choices=["sgd", "momentum", "adam", "optimistic",
+                                            "extragradient"], default="sgd")
+    sp.add_argument("--lr", type=positive_float("--lr"), default=0.01, help="learning rate")
+    sp.add_argument("--steps", type=positive_int("--steps"), default=5000)
+    sp.add_argument("--order", choices=["simultaneous", "alternating"], default="simultaneous")
+    sp.add_argument("--disc-steps", type=positive_int("--disc-steps"), default=1,
+                    help="discriminator steps per generator step (alternating)")
+    sp.add_argument("--batch", type=positive_int("--batch"), default=None,
+                    help="fresh minibatches of this size (default: exact expectation)")
+    sp.add_argument("--seed", type=int, default=0, help="minibatch PRNG seed")
+    sp.add_argument("--stride", type=positive_int("--stride"), default=None,
+                    help="keep every k-th iterate (default: steps // 1000)")
+    sp.add_argument("--momentum", type=nonneg_float("--momentum"), default=0.9)
+    sp.add_argument("--beta1", type=nonneg_float("--beta1"), default=0.5,
+                    help="Adam's beta1 (the authors use 0.5)")
+    sp.set_defaults(func=cmd_train)
+    sp = sub.add_parser("reproduce", help="reproduce the papers' claims: figures and a report")
+    sp.add_argument("name", metavar="NAME", help="a reproduction name or 'all'")
+    sp.add_argument("--out", default="gdgan-out", help="output directory (default gdgan-out)")
+    sp.add_argument("--quick", action="store_true", help="small configurations (minutes)")
+    sp.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    sp.set_defaults(func=cmd_reproduce)
     return p
 
 

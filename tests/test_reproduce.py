@@ -1,0 +1,99 @@
+"""Reproductions: each runs (quick configuration) and its verdict logic says both
+"reproduced" and "not reproduced" on the right numbers."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from gdgan import _repro_nk as nk
+from gdgan._reproduce import REPRODUCTIONS, reproduce, reproductions
+
+
+def test_registry_lists_every_reproduction():
+    names = reproductions()
+    for name in ("nk-stability-table", "nk-lq", "nk-uniform", "dirac-stabilizers"):
+        assert name in names
+    with pytest.raises(ValueError, match="name: expected one of"):
+        reproduce("nope")
+
+
+def test_stability_table_verdict_both_ways(tmp_path):
+    sec = REPRODUCTIONS["nk-stability-table"](tmp_path, True)
+    assert sec.reproduced, sec.reason
+    rows = sec.numbers["rows"]
+    # A WGAN that were stable, or a penalised system that were marginal, must fail the claim.
+    broken = [dict(r) for r in rows]
+    for r in broken:
+        if r["loss"] == "wgan" and r["eta"] == 0:
+            r["verdict"] = "stable"
+    ok, reason = nk.verdict_stability_table({"rows": broken})
+    assert not ok and "expected marginal" in reason
+    broken = [dict(r, verdict="marginal") if r["eta"] > 0 else r for r in rows]
+    assert not nk.verdict_stability_table({"rows": broken})[0]
+    assert "| lq | gan | 0 | stable |" in sec.table
+
+
+def test_dirac_stabilizers_and_verdict(tmp_path):
+    sec = REPRODUCTIONS["dirac-stabilizers"](tmp_path, True)
+    assert sec.reproduced, sec.reason
+    assert (tmp_path / "dirac_stabilizers.png").exists()
+    rows = {r["method"]: r for r in sec.numbers["rows"]}
+    assert rows["r1"]["continuous"] == "stable" and rows["gan"]["simultaneous"] == "unstable"
+    wrong = [dict(r, continuous="stable") if r["method"] == "gan" else r for r in sec.numbers["rows"]]
+    ok, reason = nk.verdict_dirac({"rows": wrong})
+    assert not ok and "gan: continuous stable" in reason
+
+
+def good_flow_numbers():
+    return {
+        "wgan_outcome": "cycling", "wgan_conserved_drift": 1e-9, "gan_outcome": "converged",
+        "penalty_outcomes": {"0.1": "converged", "0.5": "converged"},
+        "eigenvalue_error_vs_closed_form": 1e-12, "all_eta_positive_stable": True,
+        "euler_distance_start": 0.5, "euler_distance_end": 2.0,
+    }
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"wgan_outcome": "converged"},
+        {"wgan_conserved_drift": 1e-3},
+        {"penalty_outcomes": {"0.1": "diverged", "0.5": "converged"}},
+        {"euler_distance_end": 0.1},
+        {"all_eta_positive_stable": False},
+        {"eigenvalue_error_vs_closed_form": 1e-2},
+    ],
+)
+def test_flow_verdict_detects_failures(change):
+    assert nk.verdict_flow(good_flow_numbers())[0]
+    ok, reason = nk.verdict_flow({**good_flow_numbers(), **change})
+    assert not ok and reason
+
+
+def test_nk_lq_quick_reproduces(tmp_path):
+    """The LQ claims end to end: cycling WGAN with conserved H, converging GAN and
+    penalised WGAN, eigenvalues equal to the closed form, Euler steps spiralling out."""
+    sec = REPRODUCTIONS["nk-lq"](tmp_path, True)
+    assert sec.reproduced, sec.reason
+    assert sec.numbers["wgan_conserved_drift"] < 1e-8
+    for fig in sec.figures:
+        assert (tmp_path / fig).stat().st_size > 10_000
+
+
+def test_report_and_cli_json(tmp_path):
+    """`gdgan reproduce NAME --json` prints one JSON object; the report has a verdict line."""
+    out = tmp_path / "o"
+    proc = subprocess.run(
+        [sys.executable, "-m", "gdgan", "reproduce", "dirac-stabilizers", "--quick", "--json", "--out", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    obj = json.loads(proc.stdout)
+    assert {"method", "continuous", "simultaneous", "alternating"} <= set(obj["rows"][0])
+    report = (out / "report.md").read_text()
+    assert "**Verdict: reproduced**" in report and "dirac_stabilizers.png" in report
+    assert "data:image/png;base64" in (out / "report.html").read_text()
+    bad = subprocess.run([sys.executable, "-m", "gdgan", "reproduce", "nope"], capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
