@@ -1,5 +1,6 @@
 """gdgan: GAN training dynamics as continuous-time dynamical systems, in JAX."""
 
+from . import li_madry as li_madry
 from . import systems as systems
 from ._analysis import Assumptions as Assumptions
 from ._analysis import StabilityReport as StabilityReport
@@ -7,6 +8,12 @@ from ._analysis import Verdict as Verdict
 from ._analysis import assumptions as assumptions
 from ._analysis import jacobian as jacobian
 from ._analysis import stability as stability
+from ._spectra import Eigenvalues as Eigenvalues
+from ._spectra import max_stable_step as max_stable_step
+from ._spectra import rightmost_eigenvalues as rightmost_eigenvalues
+from ._spectra import spectra_along as spectra_along
+from ._spectra import spectral_abscissa as spectral_abscissa
+from ._spectra import update_spectral_radius as update_spectral_radius
 from ._distributions import Dirac as Dirac
 from ._distributions import Distribution as Distribution
 from ._distributions import Empirical as Empirical
@@ -31,5 +38,22 @@ from ._regularizers import R2 as R2
 from ._regularizers import Regularizer as Regularizer
 from ._regularizers import TimeScale as TimeScale
 from ._regularizers import Unrolled as Unrolled
+from ._simulate import Outcome as Outcome
+from ._simulate import SimulateResult as SimulateResult
+from ._simulate import simulate as simulate
+from ._sweep import Box as Box
+from ._sweep import Lattice as Lattice
+from ._sweep import SweepResult as SweepResult
+from ._sweep import box as box
+from ._sweep import lattice as lattice
+from ._sweep import sweep as sweep
+from ._train import DiscreteStabilityReport as DiscreteStabilityReport
+from ._train import Extragradient as Extragradient
+from ._train import TrainResult as TrainResult
+from ._train import discrete_stability as discrete_stability
+from ._train import extragradient as extragradient
+from ._train import train as train
+from ._train import update_jacobian as update_jacobian
+from . import plot as plot  # noqa: E402  (matplotlib is imported inside its functions)
 
 __version__ = "0.1.0"

@@ -93,6 +93,8 @@ def auto_chunk_size(f, v, memory_budget=None, mode="jvp") -> int:
     """The number of basis directions per block so that one block's work memory stays within
     `memory_budget` bytes (default: the size of $J$, clamped to [64 MiB, 1 GiB])."""
     n = v.size
+    if n <= 64 and memory_budget is None:  # tiny systems: one block, like jax.jacfwd
+        return n
     if memory_budget is None:
         memory_budget = min(max(n * n * v.dtype.itemsize, 64 << 20), DEFAULT_MEMORY_BUDGET)
     per = _tangent_bytes(f, v, mode)

@@ -116,6 +116,8 @@ def cmd_spectrum(args):
 
     sys_ = build_system(args.system, args.loss, parse_params(args.param))
     y = sys_.equilibrium if (args.at == "equilibrium" and sys_.equilibrium is not None) else sys_.init
+    if args.matrix_free:
+        return _spectrum_matrix_free(args, sys_, y)
     if sys_.n > args.max_dense:
         raise CLIError(
             f"system: {args.system} has n = {sys_.n} parameters, above --max-dense "
@@ -134,6 +136,59 @@ def cmd_spectrum(args):
     if len(out["eigenvalues"]) > args.show:
         lines.append(f"  ... {len(out['eigenvalues']) - args.show} more")
     emit(out, args.json, "\n".join(lines))
+
+
+def _spectrum_matrix_free(args, sys_, y):
+    from ._analysis import Verdict, enum_name, verdict_from_max_real
+    from ._spectra import max_stable_step, rightmost_eigenvalues
+
+    if args.k < 1 or args.k > sys_.n:
+        raise CLIError(f"--k: expected an integer in [1, {sys_.n}], got {args.k}")
+    field = sys_.field(*regularizers_from(args))
+    res = rightmost_eigenvalues(field, y, args.k, tol=args.mf_tol)
+    max_real = res.max_real
+    verdict = verdict_from_max_real(max_real, args.tol)
+    step = None
+    if verdict != Verdict.stable:
+        step = 0.0
+    elif args.stable_step:
+        step = max_stable_step(field, y, tol=args.mf_tol, margin=args.tol)
+    out = {
+        "system": args.system,
+        "n": int(sys_.n),
+        "eigenvalues": [[float(e.real), float(e.imag)] for e in res.eigenvalues],
+        "verdict": str(enum_name(Verdict, verdict)),
+        "max_real": float(max_real),
+        "max_stable_step": step,
+        "method": res.method,
+        "residuals": [float(r) for r in res.residuals],
+        "converged": bool(res.all_converged),
+        "n_matvecs": int(res.n_matvecs),
+    }
+    where = "equilibrium" if y is sys_.equilibrium else "initial state (no known equilibrium)"
+    lines = [
+        f"{args.system}: n = {out['n']}, at the {where} (matrix-free, {res.n_matvecs} JVPs)",
+        f"verdict: {out['verdict']}   max Re λ = {out['max_real']:.6g}   max stable step = "
+        + ("not computed (--stable-step)" if step is None else f"{step:.6g}"),
+        f"{args.k} rightmost eigenvalues (residual):",
+    ]
+    lines += [f"  {e.real:+.8f} {e.imag:+.8f}i   ({r:.1e})"
+              for e, r in zip(res.eigenvalues, res.residuals)]
+    if not res.all_converged:
+        lines.append("warning: not every eigenvalue converged; raise --k or check residuals")
+    emit(out, args.json, "\n".join(lines))
+
+
+def cmd_bench(args):
+    from ._bench_spectra import bench, table
+
+    sizes = args.sizes or ([300, 1000] if args.name == "jacobian" else [300])
+    mf = args.mf_sizes if args.mf_sizes is not None else []
+    for n in sizes:
+        if n < 10:
+            raise CLIError(f"--sizes: expected integers >= 10, got {n}")
+    rows = bench(args.name, sizes, repeats=args.repeats, timeout=args.timeout, extra_mf=mf)
+    emit({"benchmark": args.name, "rows": rows}, args.json, table(rows))
 
 
 def stability_table(etas=(0.0, 0.5), losses=("gan", "wgan", "nsgan")):
@@ -405,6 +460,189 @@ def cmd_reproduce(args):
     print(f"report: {args.out}/report.md (and report.html)")
 
 
+# -- sweeps ------------------------------------------------------------------------------
+SWEEP_REGULARIZERS = {
+    "eta": "GradientPenalty(eta), the paper's penalty (Nagarajan & Kolter 2017)",
+    "gamma": "R1(gamma), discriminator penalty (gamma/2) E|grad_x D|^2 (Mescheder et al. 2018)",
+}
+
+
+def parse_grid(items) -> dict:
+    """`--grid NAME=START:STOP:NUM` (linspace) or `--grid NAME=V1,V2,...` -> {name: values}."""
+    out = {}
+    for item in items or []:
+        key, sep, spec = item.partition("=")
+        bad = CLIError(f"--grid: expected NAME=START:STOP:NUM or NAME=V1,V2,..., got {item!r}")
+        if not sep or not key or not spec:
+            raise bad
+        try:
+            if ":" in spec:
+                parts = spec.split(":")
+                if len(parts) != 3:
+                    raise bad
+                start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
+                if num < 1:
+                    raise bad
+                values = np.linspace(start, stop, num)
+            else:
+                values = np.array([float(v) for v in spec.split(",")])
+        except ValueError:
+            raise bad from None
+        if not np.all(np.isfinite(values)):
+            raise bad
+        if key in out:
+            raise CLIError(f"--grid: {key!r} is given twice")
+        out[key] = values
+    return out
+
+
+def parse_inits(text):
+    """`box:RADIUS:N` (uniform) or `lattice:RADIUS:N` (N points per coordinate)."""
+    from ._sweep import box, lattice
+
+    if text is None:
+        return None
+    parts = text.split(":")
+    bad = CLIError(f"--inits: expected box:RADIUS:N or lattice:RADIUS:N, got {text!r}")
+    if len(parts) != 3 or parts[0] not in ("box", "lattice"):
+        raise bad
+    try:
+        radius, n = float(parts[1]), int(parts[2])
+    except ValueError:
+        raise bad from None
+    if not (radius > 0 and math.isfinite(radius) and n >= 1):
+        raise bad
+    return (box if parts[0] == "box" else lattice)(radius, n)
+
+
+def cmd_sweep(args):
+    import os
+
+    import optax
+
+    from . import systems
+    from ._regularizers import R1, GradientPenalty
+    from ._sweep import sweep
+
+    grid = parse_grid(args.grid)
+    fixed = parse_params(args.param)
+    if args.system not in systems.REGISTRY:
+        raise CLIError(f"system: expected one of {systems.names()}, got {args.system!r}")
+    sys_params = systems.parameters(args.system)
+    discrete = args.steps is not None
+    if discrete and args.t1 is not None:
+        raise CLIError("--t1: continuous time only; omit it with --steps (discrete time)")
+    allowed = sorted({k for k in sys_params if k != "loss"} | set(SWEEP_REGULARIZERS) | {"lr"})
+    for k in grid:
+        if k not in allowed:
+            raise CLIError(f"--grid: {k!r} cannot be swept for {args.system}; expected one of "
+                           f"{allowed}")
+    if "lr" in grid and not discrete:
+        raise CLIError("--grid: 'lr' is the discrete step size; it needs --steps N")
+    base = build_system(args.system, args.loss, fixed)  # one-line errors for bad parameters
+    fixed = {k: v for k, v in base.params.items() if k in sys_params and k not in grid}
+    sys_keys = [k for k in grid if k in sys_params]
+    name = args.system
+
+    def make(p):
+        return systems.get(name, **fixed, **{k: p[k] for k in sys_keys})
+
+    eta, gamma = args.eta, args.gamma
+
+    def regularizers(p):
+        regs = []
+        if "eta" in p or eta:
+            regs.append(GradientPenalty(p.get("eta", eta)))
+        if "gamma" in p or gamma:
+            regs.append(R1(p.get("gamma", gamma)))
+        return regs
+
+    tag = {"system": name, "loss": base.params.get("loss"), "params": fixed, "eta": eta,
+           "gamma": gamma}
+    if discrete:
+        kw = dict(steps=args.steps, order=args.order,
+                  optimizer=None if "lr" in grid else optax.sgd(args.lr))
+        tag.update(lr=None if "lr" in grid else args.lr, optimizer="sgd")
+    else:
+        kw = dict(t1=50.0 if args.t1 is None else args.t1, rtol=args.rtol, atol=args.rtol,
+                  mode=args.mode)
+    progress = args.progress if args.progress is not None else not args.json
+    res = sweep(make, grid, inits=parse_inits(args.inits), regularizers=regularizers,
+                chunk_size=args.chunk, seed=args.seed, out=args.out, resume=args.resume,
+                tag=tag, progress=progress, converge_tol=args.converge_tol, **kw)
+    summary = res.summary()
+    files = []
+    if args.out:
+        files = ["results.npz", "summary.json"]
+        try:
+            from . import _plot_maps
+        except ImportError:  # pragma: no cover
+            _plot_maps = None
+        if _plot_maps is not None and args.inits and len(res.leaf_names) >= 2:
+            _plot_maps.basins(res).savefig(os.path.join(args.out, "basins.png"), dpi=110)
+            files.append("basins.png")
+        if (_plot_maps is not None and grid
+                and np.isfinite(np.asarray(res.grid_max_real if not discrete
+                                           else res.grid_spectral_radius)).any()):
+            _plot_maps.stability_region(res).savefig(os.path.join(args.out, "stability.png"),
+                                                     dpi=110)
+            files.append("stability.png")
+        summary["out"] = os.path.abspath(args.out)
+        summary["files"] = files
+        with open(os.path.join(args.out, "summary.json"), "w") as fh:
+            json.dump(summary, fh, indent=2)
+    counts = ", ".join(f"{k} {v}" for k, v in summary["outcomes"].items() if v)
+    lines = [f"{name}: {res.n_runs} runs ({res.n_inits} initial states × "
+             f"{int(np.prod(res.grid_shape)) if grid else 1} grid points) in "
+             f"{res.wall_time:.1f} s: {counts}"]
+    for row in summary.get("per_grid_point", [])[:40]:
+        params = ", ".join(f"{k}={row[k]:.4g}" for k in grid)
+        oc = ", ".join(f"{k} {v}" for k, v in row["outcomes"].items())
+        lines.append(f"  {params:<28} verdict {row['verdict']:<9} {oc}")
+    if args.out:
+        lines.append(f"wrote {', '.join(files)} to {summary['out']}")
+    emit(summary, args.json, "\n".join(lines))
+
+
+def add_sweep_parser(sub, common):
+    sp = sub.add_parser(
+        "sweep", help="many initial states and/or hyperparameters at once (vmapped, sharded)",
+        description="Sweep a grid of hyperparameters x a set of initial states. Grid names: "
+        "system parameters (e.g. sigma, scale), eta (GradientPenalty), gamma (R1, gamma/2 "
+        "convention), lr (discrete step size, with --steps).")
+    common(sp)
+    sp.add_argument("--grid", action="append", metavar="NAME=START:STOP:NUM",
+                    help="a hyperparameter grid (linspace, or NAME=V1,V2,...); repeatable")
+    sp.add_argument("--inits", metavar="box:RADIUS:N",
+                    help="initial states: box:RADIUS:N (uniform around the equilibrium) or "
+                         "lattice:RADIUS:N (N per coordinate); default: the system's init")
+    sp.add_argument("--gamma", type=nonneg_float("--gamma"), default=0.0,
+                    help="R1 strength γ when not swept (0 = none)")
+    sp.add_argument("--t1", type=positive_float("--t1"), default=None,
+                    help="final time (continuous time, default 50)")
+    sp.add_argument("--steps", type=positive_int("--steps"), default=None,
+                    help="discrete time: simultaneous SGD steps (instead of --t1)")
+    sp.add_argument("--lr", type=positive_float("--lr"), default=0.01,
+                    help="SGD step size when not swept (with --steps)")
+    sp.add_argument("--order", choices=["simultaneous", "alternating"], default="simultaneous")
+    sp.add_argument("--rtol", type=positive_float("--rtol"), default=1e-8,
+                    help="rtol = atol of the ODE solver")
+    sp.add_argument("--converge-tol", type=positive_float("--converge-tol"), default=1e-6,
+                    help="a run has converged when |h(y)| falls below this")
+    sp.add_argument("--mode", choices=["auto", "vmap", "batch"], default="auto",
+                    help="per-trajectory steps (vmap) or one shared step per chunk (batch)")
+    sp.add_argument("--chunk", type=positive_int("--chunk"), default=4096,
+                    help="runs per chunk (memory bound)")
+    sp.add_argument("--seed", type=int, default=0, help="seed of the initial-state sampler")
+    sp.add_argument("--out", metavar="DIR",
+                    help="write chunks, manifest.json, results.npz, summary.json and maps")
+    sp.add_argument("--resume", action="store_true",
+                    help="continue the sweep in --out, skipping its finished chunks")
+    sp.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                    help="progress bar on stderr (default: on unless --json)")
+    sp.set_defaults(func=cmd_sweep)
+
+
 def make_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="gdgan", description="GAN training dynamics as dynamical systems.",
                 epilog=EPILOG)
@@ -434,7 +672,23 @@ def make_parser() -> argparse.ArgumentParser:
     sp.add_argument("--show", type=int, default=12, help="eigenvalues to print in the table")
     sp.add_argument("--max-dense", type=int, default=8000,
                     help="largest n for a dense Jacobian")
+    sp.add_argument("--matrix-free", action="store_true",
+                    help="k rightmost eigenvalues from JVPs only (no dense Jacobian, no n limit)")
+    sp.add_argument("--k", type=int, default=6, help="eigenvalues wanted with --matrix-free")
+    sp.add_argument("--mf-tol", type=float, default=1e-10,
+                    help="matrix-free residual tolerance relative to ||J||")
+    sp.add_argument("--stable-step", action="store_true",
+                    help="with --matrix-free, also estimate the largest stable step")
     sp.set_defaults(func=cmd_spectrum)
+
+    sp = sub.add_parser("bench", help="benchmarks: dense Jacobian (jacobian) or eigenvalues (eig)")
+    sp.add_argument("name", choices=["jacobian", "eig"], help="what to benchmark")
+    sp.add_argument("--sizes", type=int, nargs="+", help="parameter counts n (small default)")
+    sp.add_argument("--mf-sizes", nargs="*", help="eig: matrix-free-only sizes or 'preset'")
+    sp.add_argument("--repeats", type=int, default=1)
+    sp.add_argument("--timeout", type=int, default=600, help="seconds per measurement")
+    sp.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    sp.set_defaults(func=cmd_bench)
 
     sp = sub.add_parser("table", help="stability table of every built-in system (the demo)")
     common(sp, system=False)
@@ -487,6 +741,7 @@ def make_parser() -> argparse.ArgumentParser:
     sp.add_argument("--quick", action="store_true", help="small configurations (minutes)")
     sp.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     sp.set_defaults(func=cmd_reproduce)
+    add_sweep_parser(sub, common)
     return p
 
 

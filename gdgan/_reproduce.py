@@ -185,4 +185,5 @@ def reproductions() -> list[str]:
 
 def _load_all():
     """Import the modules that register reproductions (they use matplotlib)."""
-    from . import _repro_nk  # noqa: F401
+    from . import _repro_nk, _repro_ring  # noqa: F401
+    from . import _repro_li_madry  # noqa: F401

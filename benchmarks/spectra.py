@@ -1,0 +1,43 @@
+"""Dense Jacobians and eigenvalues of MLP GANs at growing n, side by side with baselines.
+
+    python benchmarks/spectra.py                 # the README table (slow: tens of minutes)
+    python benchmarks/spectra.py --quick         # n = 500 and 2000, matrix-free 1e5 skipped
+    python benchmarks/spectra.py --kind eig --sizes 500 2000 --mf-sizes preset 100000 --json
+
+Every (method, n) runs in its own child process, so its peak RSS is its own; times are the
+minimum of `--repeats` calls after a compiling call (`jax.block_until_ready`). See README.md.
+"""
+
+import argparse
+import json
+import sys
+
+from gdgan._bench_spectra import bench, table
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--kind", choices=["jacobian", "eig", "both"], default="both")
+    p.add_argument("--sizes", type=int, nargs="+", default=[500, 2000, 8000, 16000])
+    p.add_argument("--mf-sizes", nargs="*", default=["preset", "100000", "1000000"],
+                   help="matrix-free-only eigenvalue runs: n or 'preset' (the authors' ring)")
+    p.add_argument("--methods", nargs="+", default=None)
+    p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--timeout", type=int, default=1200, help="seconds per child process")
+    p.add_argument("--max-dense-eig", type=int, default=4000)
+    p.add_argument("--quick", action="store_true", help="n = 500, 2000; matrix-free: preset")
+    p.add_argument("--json", action="store_true")
+    a = p.parse_args(argv)
+    if a.quick:
+        a.sizes, a.mf_sizes, a.repeats = [500, 2000], ["preset"], 1
+    say = (lambda r: print(json.dumps(r), file=sys.stderr, flush=True))
+    rows = []
+    for kind in (["jacobian", "eig"] if a.kind == "both" else [a.kind]):
+        rows += bench(kind, a.sizes, methods=a.methods, repeats=a.repeats, timeout=a.timeout,
+                      max_dense_eig=a.max_dense_eig,
+                      extra_mf=a.mf_sizes if kind == "eig" else (), progress=say)
+    print(json.dumps({"rows": rows}) if a.json else table(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+r"""Li, Madry, Peebles & Schmidt (2018): two unit Gaussians learned against a two-interval
+discriminator — the optimal discriminator, the optimal-discriminator and first-order
+dynamics (discrete and continuous time), their failure modes, and a vmapped grid runner.
+
+```python
+import jax, jax.numpy as jnp, gdgan
+mu_star = jnp.array([-0.5, 0.5])
+gdgan.li_madry.tv(jnp.array([0.0, 1.0]), mu_star)
+run = gdgan.li_madry.first_order(jnp.array([-1.0, 0.8]),
+                                 gdgan.li_madry.random_disc(jax.random.PRNGKey(0)),
+                                 mu_star, 0.1, 1000)
+run.result_name
+```
+"""
+
+from ._li_madry import BIG as BIG
+from ._li_madry import FAILURE_MODES as FAILURE_MODES
+from ._li_madry import Grid as Grid
+from ._li_madry import OptimalField as OptimalField
+from ._li_madry import Result as Result
+from ._li_madry import Run as Run
+from ._li_madry import best_response as best_response
+from ._li_madry import classify as classify
+from ._li_madry import first_order as first_order
+from ._li_madry import first_order_field as first_order_field
+from ._li_madry import gradients as gradients
+from ._li_madry import grid as grid
+from ._li_madry import objective as objective
+from ._li_madry import optimal as optimal
+from ._li_madry import optimal_field as optimal_field
+from ._li_madry import optimal_gradient as optimal_gradient
+from ._li_madry import random_disc as random_disc
+from ._li_madry import result_name as result_name
+from ._li_madry import state as state
+from ._li_madry import success_of as success_of
+from ._li_madry import tv as tv

@@ -1,0 +1,204 @@
+"""Li, Madry, Peebles & Schmidt (2018): the optimal discriminator against numerical
+integration and finite differences, both dynamics, the failure classifier, the vmapped grid,
+the ODE fields, and the reproduction's verdict on both outcomes."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import integrate
+
+import gdgan
+from gdgan import li_madry as lm
+
+MU_STAR = jnp.array([-0.5, 0.5])
+
+
+def _tv_quad(mu, mu_star, kinks=()):
+    """½∫|p_μ − p_μ*| by adaptive quadrature. Breakpoints at the means and at `kinks` (where
+    |p_μ − p_μ*| has corners) only help the quadrature; the integrand is independent."""
+
+    c = 1.0 / math.sqrt(2 * math.pi)
+
+    def f(x):
+        p = 0.5 * c * sum(math.exp(-0.5 * (x - m) ** 2) for m in mu)
+        q = 0.5 * c * sum(math.exp(-0.5 * (x - m) ** 2) for m in mu_star)
+        return 0.5 * abs(p - q)
+
+    pts = sorted(list(mu) + list(mu_star) + [float(k) for k in kinks if abs(k) < 30])
+    return integrate.quad(f, -30, 30, points=pts, limit=400, epsabs=1e-13, epsrel=1e-12)[0]
+
+
+def _random_pairs(n, seed, scale=2.0):
+    rng = np.random.default_rng(seed)
+    return rng.uniform(-scale, scale, (n, 2)), rng.uniform(-scale, scale, (n, 2))
+
+
+def test_best_response_tv_equals_integrated_tv():
+    mus, stars = _random_pairs(15, 0)
+    tvs = jax.jit(jax.vmap(lm.tv))(jnp.asarray(mus), jnp.asarray(stars))
+    ls, rs = jax.jit(jax.vmap(lm.best_response))(jnp.asarray(mus), jnp.asarray(stars))
+    for mu, star, t, l, r in zip(mus, stars, np.asarray(tvs), np.asarray(ls), np.asarray(rs)):
+        assert t == pytest.approx(_tv_quad(mu, star, np.r_[l, r]), abs=1e-9)
+    # the reference setting, and identical mixtures (TV = 0, no interval)
+    assert float(lm.tv(jnp.array([0.5, -0.5]), MU_STAR)) == pytest.approx(0.0, abs=1e-14)
+    l, r = lm.best_response(MU_STAR, MU_STAR)
+    assert np.all(np.asarray(r - l) == 0)
+
+
+def test_best_response_is_optimal():
+    """Perturbing any finite endpoint of the best response never increases L."""
+    mus, stars = _random_pairs(10, 1)
+    rng = np.random.default_rng(2)
+    best_response = jax.jit(lm.best_response)
+    perturbed = jax.jit(jax.vmap(lm.objective, in_axes=(None, 0, 0, None)))
+    for mu, star in zip(mus, stars):
+        mu, star = jnp.asarray(mu), jnp.asarray(star)
+        l, r = best_response(mu, star)
+        best = float(lm.objective(mu, l, r, star))
+        assert np.all(np.asarray(r >= l))
+        dl, dr = rng.normal(0, 0.3, (50, 2)), rng.normal(0, 0.3, (50, 2))
+        assert np.all(np.asarray(perturbed(mu, l + dl, r + dr, star)) <= best + 1e-12)
+
+
+def test_gradients_closed_form_equal_autodiff():
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        mu, l, r, star = (jnp.asarray(rng.normal(0, 1, 2)) for _ in range(4))
+        auto = jax.grad(lm.objective, argnums=(0, 1, 2))(mu, l, r, star)
+        for a, b in zip(lm.gradients(mu, l, r, star), auto):
+            np.testing.assert_allclose(a, b, atol=1e-14)
+
+
+def test_danskin_gradient_equals_finite_differences():
+    """∇_μ L at the best response = ∇ of μ ↦ max_{l,r} L = 1 + TV (central differences)."""
+    mus, stars = _random_pairs(10, 4)
+    tv = jax.jit(lm.tv)
+    h = 1e-5
+    for mu, star in zip(mus, stars):
+        if abs(mu[0] - mu[1]) < 0.1:
+            continue
+        g = np.asarray(lm.optimal_gradient(jnp.asarray(mu), jnp.asarray(star)))
+        fd = np.array([(float(tv(mu + h * e, star)) - float(tv(mu - h * e, star))) / (2 * h)
+                       for e in np.eye(2)])
+        np.testing.assert_allclose(g, fd, atol=1e-7)
+
+
+def test_optimal_dynamics_converge_from_separated_start():
+    run = lm.optimal(jnp.array([-1.0, 0.8]), MU_STAR, 0.1, 200, stride=10)
+    assert bool(run.success) and run.result_name == "success"
+    assert float(run.tv[-1]) < 0.01 < float(run.tv[0])
+    np.testing.assert_allclose(np.sort(np.asarray(run.mu[-1])), MU_STAR, atol=0.05)
+
+
+def test_first_order_discriminator_collapse_is_classified():
+    """Both intervals start left of the means, shut, and the generator stops far from μ*."""
+    disc0 = {"l": jnp.array([-1.8, -1.0]), "r": jnp.array([-0.9, -0.1])}
+    run = lm.first_order(jnp.array([0.5, 1.0]), disc0, MU_STAR, 0.1, 1000, stride=10)
+    assert run.result_name == "discriminator_collapse"
+    assert not bool(run.success)
+    late = slice(-25, None)
+    assert np.max(np.abs(np.asarray(run.r[late] - run.l[late]))) < 1e-3
+    assert float(run.tv[-1]) > 0.1
+    # the classifier agrees with itself when re-run on the history
+    again = lm.classify(run.mu, run.l, run.r, run.grad_norm, MU_STAR)
+    assert lm.result_name(again) == "discriminator_collapse"
+
+
+def test_classifier_on_synthetic_histories():
+    T = 40
+    ones = np.ones((T, 2))
+    far_disc = (jnp.asarray(-3 * ones), jnp.asarray(3 * ones))
+    cases = {
+        "success": (ones * MU_STAR, far_disc, 0.1),
+        "mode_collapse": (ones * 0.2, far_disc, 0.1),
+        "discriminator_collapse": (ones * [0.3, 1.0], (jnp.asarray(ones), jnp.asarray(ones)), 0.0),
+        "vanishing_gradient": (ones * [0.3, 1.0], far_disc, 1e-6),
+        "oscillation": (ones * [0.3, 1.0], far_disc, 0.1),
+    }
+    for name, (mu, (l, r), g) in cases.items():
+        res = lm.classify(jnp.asarray(mu), l, r, jnp.full((T,), g), MU_STAR)
+        assert lm.result_name(res) == name
+
+
+def test_first_order_variants_and_errors():
+    disc0 = lm.random_disc(jax.random.PRNGKey(1))
+    mu0 = jnp.array([-1.0, 0.8])
+    for kw in (dict(order="alternating"), dict(disc_steps=3), dict(keep_ordered=False)):
+        run = lm.first_order(mu0, disc0, MU_STAR, 0.1, 50, stride=10, record_tv=False, **kw)
+        assert np.all(np.isfinite(np.asarray(run.mu)))
+    ordered = lm.first_order(mu0, disc0, MU_STAR, 0.5, 200, stride=1, record_tv=False)
+    assert np.all(np.asarray(ordered.r - ordered.l) >= 0)
+    with pytest.raises(ValueError, match="order"):
+        lm.first_order(mu0, disc0, MU_STAR, 0.1, 10, order="sequential")
+    with pytest.raises(ValueError, match="disc_steps"):
+        lm.first_order(mu0, disc0, MU_STAR, 0.1, 10, disc_steps=0)
+    with pytest.raises(ValueError, match="stride"):
+        lm.first_order(mu0, disc0, MU_STAR, 0.1, 10, stride=3)
+    with pytest.raises(ValueError, match="disc0"):
+        lm.first_order(mu0, {"l": 1.0}, MU_STAR, 0.1, 10)
+
+
+def test_grid_vmap_equals_loop():
+    key = jax.random.PRNGKey(5)
+    g = lm.grid(MU_STAR, key, n=3, repeats=2, steps=60, optimal_steps=40, stride=20)
+    assert np.isnan(np.asarray(g.optimal_success)).sum() == 3
+    keys = jax.random.split(key, 3 * 3 * 2).reshape(3, 3, 2, -1)
+    for i, j in ((2, 0),):
+        mu0 = jnp.stack([g.values[i], g.values[j]])
+        opt = lm.optimal(mu0, MU_STAR, 0.1, 40, stride=20)
+        np.testing.assert_allclose(g.optimal.mu[i, j], opt.mu, atol=1e-12)
+        for k in range(2):
+            fo = lm.first_order(mu0, lm.random_disc(keys[i, j, k]), MU_STAR, 0.1, 60, stride=20,
+                                record_tv=False)
+            np.testing.assert_allclose(g.first_order.mu[i, j, k], fo.mu, atol=1e-12)
+            assert int(g.first_order.result._value[i, j, k]) == int(fo.result._value)
+
+
+def test_fields():
+    """The fields equal the closed-form gradients (both run through `gdgan.simulate` in
+    `test_reproduction_tiny`, which checks that the optimal flow reaches μ*)."""
+    y = lm.state(jnp.array([-1.0, 0.8]), lm.random_disc(jax.random.PRNGKey(0)))
+    fo = lm.first_order_field(MU_STAR)
+    h = fo(0.0, y, None)
+    gmu, gl, gr = lm.gradients(y["gen"]["mu"], y["disc"]["l"], y["disc"]["r"], MU_STAR)
+    np.testing.assert_allclose(h["gen"]["mu"], -gmu, atol=1e-14)
+    np.testing.assert_allclose(h["disc"]["l"], gl, atol=1e-14)
+    np.testing.assert_allclose(h["disc"]["r"], gr, atol=1e-14)
+    opt = lm.optimal_field(MU_STAR, tv_tol=1e-3)
+    np.testing.assert_allclose(opt(0.0, y, None)["gen"]["mu"],
+                               -lm.optimal_gradient(y["gen"]["mu"], MU_STAR), atol=1e-14)
+    at_star = lm.state(jnp.array([0.5, -0.5]))
+    np.testing.assert_array_equal(opt(0.0, at_star, None)["gen"]["mu"], 0.0)   # TV <= tv_tol
+
+
+def test_verdict_both_outcomes():
+    from gdgan._repro_li_madry import verdict_li_madry
+
+    ok, reason = verdict_li_madry({"optimal_success": 1.0, "first_order_success": 0.15})
+    assert ok and "100%" in reason
+    for bad in ({"optimal_success": 0.6, "first_order_success": 0.1},
+                {"optimal_success": 1.0, "first_order_success": 0.8},
+                {"optimal_success": 0.9, "first_order_success": 0.55},
+                {"optimal_success": float("nan"), "first_order_success": 0.1}):
+        ok, reason = verdict_li_madry(bad)
+        assert not ok and reason
+
+
+def test_reproduction_tiny(tmp_path):
+    from gdgan._repro_li_madry import CONFIGS, run_li_madry, verdict_li_madry
+
+    numbers, figures, table = run_li_madry(tmp_path, CONFIGS["tiny"])
+    for key in ("optimal_success", "first_order_success", "failure_modes",
+                "ode_optimal_success", "ode_first_order_success"):
+        assert key in numbers
+    counts = numbers["failure_modes"]["counts"]
+    assert sum(counts.values()) == 6 * CONFIGS["tiny"]["repeats"]
+    assert numbers["optimal_success"] == 1.0 and numbers["ode_optimal_success"] == 1.0
+    for name in figures:
+        assert (tmp_path / name).stat().st_size > 0
+    assert "first-order" in table
+    assert isinstance(verdict_li_madry(numbers)[0], bool)
+    assert "li-madry" in gdgan._reproduce.REPRODUCTIONS or "li-madry" in gdgan._reproduce.reproductions()

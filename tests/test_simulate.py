@@ -1,0 +1,233 @@
+"""`gdgan.simulate` against oracles: conserved quantities, `expm` for linear games, scipy's
+DOP853 for a nonlinear network game, known outcomes, and the JAX transformations."""
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from conftest import lq_state
+
+import gdgan
+
+TIGHT = dict(rtol=1e-11, atol=1e-11)
+
+
+def linear_field(t, y, A):
+    """y' = A y on the state {"disc": (2,), "gen": (2,)} (A passed as `args`)."""
+    v = jnp.concatenate([y["disc"], y["gen"]])
+    out = A @ v
+    return {"disc": out[:2], "gen": out[2:]}
+
+
+def vec_state(v):
+    v = jnp.asarray(v, float)
+    return {"disc": v[:2], "gen": v[2:]}
+
+
+Y0 = vec_state([1.0, -0.5, 0.3, 0.8])
+
+
+# -- conserved quantities ---------------------------------------------------------------------
+def test_lq_wgan_conserves_H_and_cycles():
+    r"""LQ WGAN ($\dot w = σ^2 - a^2$, $\dot a = 2wa$) from $(0, 1.5σ)$: $H = w^2 + a^2/2 -
+    σ^2\ln|a|$ is a first integral ($\dot H = 2w(σ^2 - a^2) + (a - σ^2/a)\,2wa = 0$), so
+    the orbit is closed and the outcome is `cycling`, with or without `conserved`."""
+    s = gdgan.systems.get("lq", sigma=1.3, loss="wgan")
+    out = gdgan.simulate(s.field(), s.init, 200.0, y_star=s.equilibrium,
+                         conserved=s.conserved, **TIGHT)
+    H = jax.vmap(s.conserved)(out.ys)
+    rel = jnp.max(jnp.abs(H - H[0])) / jnp.abs(H[0])
+    assert rel <= 1e-8
+    assert out.outcome == gdgan.Outcome.cycling
+    assert out.outcome_name == "cycling"
+    assert float(out.t_final) == 200.0 and int(out.steps) > 100
+    assert out.conserved_drift <= 1e-8
+    assert abs(float(out.amplitude_ratio) - 1) < 1e-3  # the amplitude test agrees
+
+
+@pytest.mark.parametrize("eta", [0.1, 0.5])
+def test_lq_wgan_penalty_converges(eta):
+    r"""With `GradientPenalty(η)` the eigenvalues $-4ησ^2 \pm 2σ\sqrt{4η^2σ^2 - 1}$ have
+    negative real part: the flow spirals into $(0, σ)$ and the steady-state event fires."""
+    s = gdgan.systems.get("lq", loss="wgan")
+    out = gdgan.simulate(s.field(gdgan.GradientPenalty(eta)), s.init, 200.0,
+                         y_star=s.equilibrium, converge_tol=1e-9, **TIGHT)
+    assert out.outcome == gdgan.Outcome.converged
+    assert out.distance <= 1e-6
+    assert out.t_final < 200.0
+    assert out.residual < 1e-8
+
+
+def test_dirac_norm_conserved_and_decreasing_with_r1():
+    r"""Dirac-GAN, $V = f(-ψθ)$: $\dot ψ = -θf'(-ψθ)$, $\dot θ = ψf'(-ψθ)$ so
+    $\tfrac{d}{dt}(ψ^2 + θ^2) = 0$. R1 adds $-γψ$ to $\dot ψ$ ($\nabla_x D = ψ$ on the data
+    point), so $\tfrac{d}{dt}(ψ^2 + θ^2) = -2γψ^2$: strictly decreasing between samples."""
+    s = gdgan.systems.get("dirac")
+    y0 = {"disc": {"psi": jnp.asarray(0.4)}, "gen": {"theta": jnp.asarray(1.0)}}
+    out = gdgan.simulate(s.field(), y0, 30.0, n_save=301, **TIGHT)
+    r2 = jax.vmap(s.conserved)(out.ys)
+    assert jnp.max(jnp.abs(r2 - r2[0])) <= 1e-9 * r2[0]
+    assert out.outcome == gdgan.Outcome.cycling
+
+    reg = gdgan.simulate(s.field(gdgan.R1(1.0)), y0, 30.0, n_save=301, **TIGHT)
+    r2 = np.asarray(jax.vmap(s.conserved)(reg.ys))
+    r2 = r2[np.isfinite(r2)]
+    assert r2.size > 20
+    assert np.all(np.diff(r2) < 0)
+
+
+# -- linear games against expm -----------------------------------------------------------------
+def test_linear_game_matches_expm():
+    r"""A bilinear-quadratic `ValueGame` $V = d^TBg + \tfrac12 d^TQd$ has the linear field
+    $h = (Bg + Qd, -B^Td)$, i.e. $y' = Ay$ with $A = [[Q, B], [-B^T, 0]]$; the flow is
+    $e^{At}y_0$."""
+    B = jnp.array([[1.0, 0.3], [-0.2, 0.8]])
+    Q = jnp.array([[-0.2, 0.05], [0.05, -0.1]])
+    game = gdgan.ValueGame(lambda y: y["disc"] @ B @ y["gen"] + 0.5 * y["disc"] @ Q @ y["disc"])
+    A = jnp.block([[Q, B], [-B.T, jnp.zeros((2, 2))]])
+    ts = jnp.linspace(0.0, 8.0, 17)
+    out = gdgan.simulate(gdgan.vector_field(game), Y0, 8.0, saveat=diffrax.SaveAt(ts=ts),
+                         **TIGHT)
+    got = jnp.concatenate([out.ys["disc"], out.ys["gen"]], 1)
+    v0 = jnp.concatenate([Y0["disc"], Y0["gen"]])
+    want = jax.vmap(lambda t: jax.scipy.linalg.expm(A * t) @ v0)(ts)
+    np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-9)
+    # a custom callable field with `args`
+    out2 = gdgan.simulate(linear_field, Y0, 8.0, saveat=diffrax.SaveAt(ts=ts), args=A, **TIGHT)
+    np.testing.assert_allclose(out2.ys["disc"], out.ys["disc"], rtol=1e-9, atol=1e-10)
+
+
+def test_ring_matches_scipy_dop853():
+    """The (small) ring system with ReLU MLPs against scipy's DOP853 at rtol = atol = 1e-10
+    over a short horizon (the ReLU field is discontinuous across kinks, which limits the
+    agreement of two adaptive solvers to ~1e-8 and makes long horizons expensive)."""
+    from jax.flatten_util import ravel_pytree
+    from scipy.integrate import solve_ivp
+
+    s = gdgan.systems.get("ring", width=8, latent_dim=4, n_samples=32)
+    field = s.field()
+    v0, unravel = ravel_pytree(s.init)
+    f = jax.jit(lambda v: ravel_pytree(field(0.0, unravel(v), None))[0])
+    ref = solve_ivp(lambda t, v: np.asarray(f(jnp.asarray(v))), (0.0, 0.1), np.asarray(v0),
+                    method="DOP853", rtol=1e-10, atol=1e-10)
+    assert ref.success
+    out = gdgan.simulate(field, s.init, 0.1, saveat=diffrax.SaveAt(t1=True), **TIGHT)
+    got = ravel_pytree(jax.tree_util.tree_map(lambda a: a[-1], out.ys))[0]
+    np.testing.assert_allclose(got, ref.y[:, -1], rtol=0, atol=1e-7)
+    assert np.max(np.abs(ref.y[:, -1] - np.asarray(v0))) > 3e-3  # it moved
+
+
+# -- outcomes on systems with known answers -----------------------------------------------------
+CENTRE = jnp.array([[0, 1, 0, 0], [-1, 0, 0, 0], [0, 0, 0, 2], [0, 0, -2, 0]], float)
+SPIRAL = CENTRE - 0.5 * jnp.eye(4)
+NODE = jnp.diag(jnp.array([0.5, 1.0, 0.3, 0.7]))  # unstable node
+
+
+@pytest.mark.parametrize(
+    "A, expected",
+    [(CENTRE, "cycling"), (SPIRAL, "converged"), (NODE, "diverged")],
+    ids=["centre", "stable_spiral", "unstable_node"],
+)
+def test_outcome_of_linear_systems(A, expected):
+    out = gdgan.simulate(linear_field, Y0, 60.0, args=A)
+    assert out.outcome_name == expected
+    assert out.outcome == getattr(gdgan.Outcome, expected)
+    assert isinstance(gdgan.Outcome[out.outcome], str)
+
+
+def test_outcome_blow_up():
+    """y' = y² from y(0) = 1 blows up at t = 1: the divergence event fires just before."""
+
+    def field(t, y, args):
+        return {"disc": y["disc"] ** 2, "gen": jnp.zeros_like(y["gen"])}
+
+    out = gdgan.simulate(field, {"disc": jnp.asarray(1.0), "gen": jnp.asarray(0.0)}, 5.0)
+    assert out.outcome == gdgan.Outcome.diverged
+    assert 0.99 < float(out.t_final) < 1.0
+
+
+def test_outcome_max_steps_and_undecided():
+    out = gdgan.simulate(linear_field, Y0, 60.0, args=CENTRE, max_steps=10, throw=False)
+    assert out.outcome == gdgan.Outcome.max_steps
+    slow = gdgan.simulate(linear_field, Y0, 60.0, args=CENTRE - 0.02 * jnp.eye(4))
+    assert slow.outcome == gdgan.Outcome.undecided  # still spiralling in at t1
+
+
+# -- transformations ---------------------------------------------------------------------------
+def test_jit_equals_eager_and_no_retrace():
+    traces = []
+
+    def field(t, y, A):
+        traces.append(1)
+        return linear_field(t, y, A)
+
+    eager = gdgan.simulate(field, Y0, 10.0, args=SPIRAL)
+    n = len(traces)
+    again = gdgan.simulate(field, vec_state([0.1, 0.2, 0.3, 0.4]), 12.0, args=SPIRAL)
+    # new values of y0 and t1 do not recompile: the only new trace is the one abstract
+    # evaluation (jax.eval_shape) of the structure check that runs on every call
+    assert len(traces) == n + 1
+    jitted = jax.jit(lambda y: gdgan.simulate(field, y, 10.0, args=SPIRAL).ys)(Y0)
+    np.testing.assert_allclose(jitted["disc"], eager.ys["disc"], rtol=1e-12)
+    assert again.outcome == gdgan.Outcome.converged
+
+
+def test_vmap_over_y0_equals_loop():
+    y0s = [Y0, vec_state([0.0, 1.0, 0.0, 0.0]), vec_state([2.0, 0.0, -1.0, 0.5])]
+    batch = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *y0s)
+    run = lambda y: gdgan.simulate(linear_field, y, 20.0, args=SPIRAL)  # noqa: E731
+    vm = eqx.filter_vmap(run)(batch)
+    for i, y in enumerate(y0s):
+        one = run(y)
+        assert int(vm.outcome._value[i]) == int(one.outcome._value)
+        np.testing.assert_allclose(vm.y_final["gen"][i], one.y_final["gen"], rtol=1e-10,
+                                   atol=1e-13)
+        np.testing.assert_allclose(vm.ts[i], one.ts)
+
+
+def test_vmap_over_eta():
+    s = gdgan.systems.get("lq", loss="wgan")
+    etas = jnp.array([0.0, 0.5])
+    out = eqx.filter_vmap(
+        lambda e: gdgan.simulate(s.field(gdgan.GradientPenalty(e)), s.init, 50.0,
+                                 y_star=s.equilibrium)
+    )(etas)
+    assert list(gdgan._simulate.outcome_name(out.outcome)) == ["cycling", "converged"]
+
+
+def test_grad_wrt_eta_finite_and_matches_finite_differences():
+    """d/dη of a final-state loss: finite through the events, and equal to central finite
+    differences on a horizon where no event fires."""
+    s = gdgan.systems.get("lq", loss="wgan")
+
+    def loss(eta, t1):
+        out = gdgan.simulate(s.field(gdgan.GradientPenalty(eta)), s.init, t1,
+                             saveat=diffrax.SaveAt(t1=True), **TIGHT)
+        return out.y_final["gen"]["a"] ** 2 + out.y_final["disc"]["w"] ** 2
+
+    g = jax.grad(loss)(0.3, 3.0)
+    h = 1e-5
+    fd = (loss(0.3 + h, 3.0) - loss(0.3 - h, 3.0)) / (2 * h)
+    assert jnp.isfinite(g)
+    np.testing.assert_allclose(g, fd, rtol=1e-5)
+    g_event = jax.grad(loss)(0.5, 200.0)  # converges: the steady-state event fires
+    assert jnp.isfinite(g_event)
+
+
+# -- input validation ------------------------------------------------------------------------
+def test_errors_name_the_argument():
+    s = gdgan.systems.get("lq", loss="wgan")
+    with pytest.raises(ValueError, match="y0.*finite"):
+        gdgan.simulate(s.field(), lq_state(0.0, jnp.nan), 1.0)
+    with pytest.raises(ValueError, match="`t1` must be greater"):
+        gdgan.simulate(s.field(), s.init, -1.0)
+    with pytest.raises(ValueError, match="y0: expected a dict"):
+        gdgan.simulate(s.field(), {"d": 1.0, "gen": 1.0}, 1.0)
+    with pytest.raises(ValueError, match="field: must return the state's structure"):
+        gdgan.simulate(lambda t, y, a: {"disc": y["disc"]}, s.init, 1.0)
+    with pytest.raises(ValueError, match="rtol"):
+        gdgan.simulate(s.field(), s.init, 1.0, rtol=-1.0)
+    with pytest.raises(TypeError, match="saveat"):
+        gdgan.simulate(s.field(), s.init, 1.0, saveat="t1")
