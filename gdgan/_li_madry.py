@@ -20,7 +20,6 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import jax.scipy.stats as jstats
 import numpy as np
 
 from ._analysis import enum_name
@@ -297,8 +296,13 @@ def optimal(mu0, mu_star, eta, steps, *, stride=1, success_tol=0.1, collapse_tol
     """
     _check_steps(steps, stride, "optimal")
     mu0 = jnp.asarray(mu0, dtype=float)
-    mu_star = jnp.asarray(mu_star, dtype=float)
-    eta = jnp.asarray(eta, dtype=mu0.dtype)
+    return _optimal(mu0, jnp.asarray(mu_star, dtype=float), jnp.asarray(eta, dtype=mu0.dtype),
+                    steps, stride, success_tol, collapse_tol, width_tol, grad_tol, n_grid)
+
+
+@eqx.filter_jit
+def _optimal(mu0, mu_star, eta, steps, stride, success_tol, collapse_tol, width_tol, grad_tol,
+             n_grid):
 
     def probe(mu):
         l, r = best_response(mu, mu_star, n_grid=n_grid)
@@ -399,10 +403,19 @@ def first_order(mu0, disc0, mu_star, eta, steps, *, order="simultaneous", disc_s
     if not (isinstance(keep_ordered, (bool, np.bool_)) or (
             hasattr(keep_ordered, "dtype") and jnp.asarray(keep_ordered).dtype == bool)):
         raise TypeError(f"first_order: `keep_ordered` must be a bool, got {keep_ordered!r}")
-    run = _first_order(mu0, disc0["l"], disc0["r"], mu_star, eta, disc_steps,
-                       order == "alternating", keep_ordered, steps, stride)
+    return _first_order_classified(
+        mu0, disc0["l"], disc0["r"], jnp.asarray(mu_star, dtype=float), jnp.asarray(eta, float),
+        disc_steps, jnp.asarray(order == "alternating"), jnp.asarray(keep_ordered, dtype=bool),
+        steps, stride, success_tol, collapse_tol, width_tol, grad_tol, record_tv, n_grid)
+
+
+@eqx.filter_jit
+def _first_order_classified(mu0, l0, r0, mu_star, eta, disc_steps, alternating, keep_ordered,
+                            steps, stride, success_tol, collapse_tol, width_tol, grad_tol,
+                            record_tv, n_grid):
+    run = _first_order(mu0, l0, r0, mu_star, eta, disc_steps, alternating, keep_ordered, steps,
+                       stride)
     if record_tv:
-        mu_star = jnp.asarray(mu_star, dtype=float)
         run = eqx.tree_at(lambda x: x.tv, run,
                           jax.vmap(lambda m: tv(m, mu_star, n_grid=n_grid))(run.mu))
     result = classify(run.mu, run.l, run.r, run.grad_norm, mu_star, success_tol=success_tol,
@@ -504,8 +517,20 @@ def grid(mu_star, key, *, n=10, lim=1.0, repeats=10, eta=0.1, steps=1000, optima
     """
     optimal_steps = steps if optimal_steps is None else optimal_steps
     stride = max(steps // 10, 1) if stride is None else stride
+    _check_steps(steps, stride, "grid")
+    if order not in ORDERS:
+        raise ValueError(f"grid: `order` must be one of {list(ORDERS)}, got {order!r}")
+    return _grid(jnp.asarray(mu_star, dtype=float), key, n, lim, repeats,
+                 jnp.asarray(eta, dtype=float), steps, optimal_steps, stride, order,
+                 jnp.asarray(disc_steps, dtype=int), jnp.asarray(keep_ordered, dtype=bool), low,
+                 high, record_tv, tuple(sorted(tols.items())))
+
+
+@eqx.filter_jit
+def _grid(mu_star, key, n, lim, repeats, eta, steps, optimal_steps, stride, order, disc_steps,
+          keep_ordered, low, high, record_tv, tols):
+    tols = dict(tols)
     ostride = stride if optimal_steps % stride == 0 else optimal_steps
-    mu_star = jnp.asarray(mu_star, dtype=float)
     values = jnp.linspace(-lim, lim, n)
     m1, m2 = jnp.meshgrid(values, values, indexing="ij")
     mu0 = jnp.stack([m1, m2], axis=-1)                                   # (n, n, 2)

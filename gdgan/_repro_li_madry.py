@@ -285,7 +285,8 @@ def _ode(mu0, key, cfg, mu_star):
         "ode_optimal_success": float(opt_ok[:, -1].mean()),
         "ode_optimal_t1": t1o,
         "ode_optimal_median_time_to_success": float(np.median(first_hit)),
-        "ode_optimal_median_time_to_tv_tol": float(np.median(np.where(opt_tf < t1o, opt_tf, np.inf))),
+        "ode_optimal_median_time_to_tv_tol":
+            float(np.median(np.where(opt_tf < t1o, opt_tf, np.inf))),
     }
     return {"numbers": numbers, "ts": ts, "fo_ok": fo_ok, "tso": tso, "opt_ok": opt_ok,
             "fo_mu": fo_mu, "opt_mu": opt_mu}
@@ -300,11 +301,13 @@ def _table(numbers):
          f"{numbers['first_order_success']:.1%} at {numbers['first_order_steps']} steps "
          f"({numbers['first_order_success_1000_steps']:.1%} at 1000)"),
         ("first-order GDA, alternating", f"{numbers['first_order_alternating_success']:.1%}"),
-        ("first-order GDA, intervals may invert", f"{numbers['first_order_unordered_success']:.1%}"),
+        ("first-order GDA, intervals may invert",
+         f"{numbers['first_order_unordered_success']:.1%}"),
         (f"optimal-discriminator flow (ODE, t = {numbers['ode_optimal_t1']:g})",
          f"{numbers['ode_optimal_success']:.1%}"),
         (f"first-order flow (ODE, t = {numbers['ode_first_order_t1']:g})",
-         f"{numbers['ode_first_order_success']:.1%} ({numbers['ode_first_order_success_t100']:.1%} at t = 100)"),
+         f"{numbers['ode_first_order_success']:.1%} "
+         f"({numbers['ode_first_order_success_t100']:.1%} at t = 100)"),
     ]
     fr = numbers["failure_modes"]["fractions"]
     rows += [(f"first-order outcome: {k.replace('_', ' ')}", f"{v:.1%}") for k, v in fr.items()]
@@ -324,7 +327,8 @@ def _figures(out, values, ii, jj, opt_ok, fo_ok, orec, rec, opt_tv, opt_mu, exam
     # heatmaps
     fig = Figure(figsize=(11, 4.6), layout="constrained")
     axes = fig.subplots(1, 2)
-    for ax, cells, title in ((axes[0], fo_ok[:, :, -1].mean(1), f"first-order GDA ({rec[-1]} steps)"),
+    for ax, cells, title in ((axes[0], fo_ok[:, :, -1].mean(1),
+                              f"first-order GDA ({rec[-1]} steps)"),
                              (axes[1], opt_ok[:, -1].astype(float),
                               f"optimal discriminator ({orec[-1]} steps)")):
         grid = np.full((n, n), np.nan)
@@ -399,7 +403,8 @@ def _figures(out, values, ii, jj, opt_ok, fo_ok, orec, rec, opt_tv, opt_mu, exam
     ax1, ax2 = fig.subplots(1, 2)
     sv = numbers["success_vs_eta"]
     ax1.plot(sv["eta"], sv["optimal"], "o-", label=f"optimal ({numbers['optimal_steps']} steps)")
-    ax1.plot(sv["eta"], sv["first_order"], "s-", label=f"first-order ({numbers['first_order_steps']} steps)")
+    ax1.plot(sv["eta"], sv["first_order"], "s-",
+             label=f"first-order ({numbers['first_order_steps']} steps)")
     ax1.set_xscale("log")
     ax1.set_ylim(-0.02, 1.02)
     ax1.set_xlabel("step size η")

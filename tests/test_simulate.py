@@ -165,7 +165,7 @@ def test_jit_equals_eager_and_no_retrace():
 
     eager = gdgan.simulate(field, Y0, 10.0, args=SPIRAL)
     n = len(traces)
-    again = gdgan.simulate(field, vec_state([0.1, 0.2, 0.3, 0.4]), 12.0, args=SPIRAL)
+    again = gdgan.simulate(field, vec_state([0.1, 0.2, 0.3, 0.4]), 60.0, args=SPIRAL)
     # new values of y0 and t1 do not recompile: the only new trace is the one abstract
     # evaluation (jax.eval_shape) of the structure check that runs on every call
     assert len(traces) == n + 1

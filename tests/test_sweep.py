@@ -91,7 +91,7 @@ def test_sweep_equals_loop_of_simulate(reference):
         assert abs(y0["disc"]["w"]) <= 0.3 and abs(y0["gen"]["a"] - sigma) <= 0.3
         out = gdgan.simulate(s.field(gdgan.GradientPenalty(eta)), y0, T1,
                              saveat=diffrax.SaveAt(t1=True), throw=False, y_star=s.equilibrium,
-                             rtol=1e-8, atol=1e-8, n_check=401, converge_tol=1e-6)
+                             rtol=1e-8, atol=1e-8, n_check=101, converge_tol=1e-6)
         assert int(res.outcome[i]) == int(out.outcome._value)
         yf = np.array([out.y_final["disc"]["w"], out.y_final["gen"]["a"]])
         near = res.distance[i] < 1e-5
