@@ -158,6 +158,8 @@ def run_li_madry(out: Path, cfg: dict, *, seed=0, log=None):
     fo_ok = np.asarray(fo.success_at(mu_star)).reshape(C, R, -1)            # (C, R, T)
     first_order_success = float(fo_ok[:, :, -1].mean())
     first_order_success_1000 = float(fo_ok[:, :, at1000].mean())
+    at5000 = int(np.searchsorted(rec, min(5000, steps)))
+    first_order_success_5000 = float(fo_ok[:, :, at5000].mean())
     res = np.asarray(fo.result_name).reshape(C, R)
     counts = {m: int((res == m).sum()) for m in ("success",) + lm.FAILURE_MODES}
     fractions = {m: c / res.size for m, c in counts.items()}
@@ -209,6 +211,7 @@ def run_li_madry(out: Path, cfg: dict, *, seed=0, log=None):
         "optimal_success_100_steps": optimal_success_100,
         "first_order_success": first_order_success,
         "first_order_success_1000_steps": first_order_success_1000,
+        "first_order_success_5000_steps": first_order_success_5000,
         "failure_modes": {"counts": counts, "fractions": fractions},
         "success_vs_eta": {"eta": list(etas), "optimal": opt_eta, "first_order": fo_eta},
         "success_vs_disc_steps": {"disc_steps": list(cfg["disc_steps"]), "first_order": fo_k},
@@ -268,7 +271,8 @@ def _ode(mu0, key, cfg, mu_star):
         ts, ys, y_final, t_final = _ode_batch(101)(
             jnp.asarray(m), jnp.asarray(l), jnp.asarray(r), mu_star, jnp.asarray(float(t)),
             jnp.asarray(which == "optimal"))
-        ts, ys, y_final = np.asarray(ts)[0], np.array(ys), np.asarray(y_final)
+        # the saved times are simulate's default linspace (inf after an early stop)
+        ts, ys, y_final = np.linspace(0.0, t, 101), np.array(ys), np.asarray(y_final)
         # after an early stop (converged event) the state stays at y_final
         stopped = ~np.isfinite(ys).all(-1)
         ys[stopped] = np.broadcast_to(y_final[:, None, :], ys.shape)[stopped]
@@ -391,6 +395,7 @@ def _figures(out, values, ii, jj, opt_ok, fo_ok, orec, rec, opt_tv, opt_mu, exam
     ax2.plot(rec, fo_ok.mean(axis=(0, 1)), label="first-order GDA")
     ax2.plot(orec, opt_ok.mean(0), label="optimal discriminator")
     ax2.set_xscale("symlog", linthresh=10)
+    ax2.set_xlim(0, max(rec[-1], orec[-1]))
     ax2.set_ylim(-0.02, 1.02)
     ax2.set_xlabel("steps")
     ax2.set_ylabel("success fraction")
@@ -430,6 +435,7 @@ def _figures(out, values, ii, jj, opt_ok, fo_ok, orec, rec, opt_tv, opt_mu, exam
     ax1.set_ylabel("success fraction")
     ax1.set_ylim(-0.02, 1.02)
     ax1.set_xscale("symlog", linthresh=1)
+    ax1.set_xlim(0, max(ode["ts"][-1], ode["tso"][-1]))
     ax1.set_title("continuous time (gdgan.simulate)")
     ax1.legend()
     for k in range(0, ode["opt_mu"].shape[0], max(ode["opt_mu"].shape[0] // 10, 1)):
@@ -443,7 +449,9 @@ def _figures(out, values, ii, jj, opt_ok, fo_ok, orec, rec, opt_tv, opt_mu, exam
     ax2.scatter(*MU_STAR, marker="*", s=120, color="r", zorder=3)
     ax2.set_xlabel("μ₂")
     ax2.set_ylabel("μ₁")
-    ax2.set_title("ODE trajectories of the means")
+    ax2.set_title("ODE trajectories of the means (some cells)")
+    ax2.set_xlim(-2, 2)
+    ax2.set_ylim(-2, 2)
     ax2.legend(fontsize=8)
     figs.append(_save(fig, out, "li_madry_ode.png"))
     return figs

@@ -18,7 +18,7 @@ from ._spectra import rightmost_eigenvalues
 from ._train import train
 
 FULL = dict(steps=100_000, snapshots=10, lr=1e-4, eval_samples=2500)
-QUICK = dict(steps=3_000, snapshots=6, lr=1e-3, eval_samples=2500)
+QUICK = dict(steps=1_500, snapshots=5, lr=1e-3, eval_samples=2000)
 
 
 def ring_methods():
@@ -138,7 +138,7 @@ def nk_ring(out: Path, quick: bool) -> Section:
     table = "| method | modes (final) | modes (late mean) | high quality (final) | max Re λ (final) |\n|---|---|---|---|---|\n" + "\n".join(
         f"| {k} | {m['final_modes_covered']} | {m['modes_covered_late_mean']:.2f} | {m['final_high_quality']:.3f} | "
         f"{max(e[0] for e in m['rightmost_eigenvalues']):.3g} |" for k, m in numbers["methods"].items())
-    mode = "quick (Adam 1e-3, 3 000 iterations)" if quick else "full (Adam 1e-4, β₁ = 0.5, 100 000 iterations)"
+    mode = "quick (Adam 1e-3, 1 500 iterations)" if quick else "full (Adam 1e-4, β₁ = 0.5, 100 000 iterations)"
     return Section(
         "nk-ring", "Mode collapse on the 8-Gaussian ring",
         "With the gradient penalty (η = 0.5) the GAN covers all modes of the 8-Gaussian ring, while the "

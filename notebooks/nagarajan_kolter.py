@@ -47,6 +47,7 @@ for eta in (0.0, 0.1, 0.5, 1.0):
 # %%
 from gdgan._repro_nk import stability_rows  # noqa: E402
 
-rows = stability_rows(etas=(0.0, 0.5) if SMOKE else (0.0, 0.1, 0.5, 1.0))
+rows = (stability_rows(etas=(0.0, 0.5), losses=("wgan",)) if SMOKE
+        else stability_rows(etas=(0.0, 0.1, 0.5, 1.0)))
 for r in rows[:8]:
     print(r["system"], r["loss"], r["eta"], r["verdict"], round(r["max_real"], 4))

@@ -35,17 +35,6 @@ def test_stability_table_verdict_both_ways(tmp_path):
     assert "| lq | gan | 0 | stable |" in sec.table
 
 
-def test_dirac_stabilizers_and_verdict(tmp_path):
-    sec = REPRODUCTIONS["dirac-stabilizers"](tmp_path, True)
-    assert sec.reproduced, sec.reason
-    assert (tmp_path / "dirac_stabilizers.png").exists()
-    rows = {r["method"]: r for r in sec.numbers["rows"]}
-    assert rows["r1"]["continuous"] == "stable" and rows["gan"]["simultaneous"] == "unstable"
-    wrong = [dict(r, continuous="stable") if r["method"] == "gan" else r for r in sec.numbers["rows"]]
-    ok, reason = nk.verdict_dirac({"rows": wrong})
-    assert not ok and "gan: continuous stable" in reason
-
-
 def good_flow_numbers():
     return {
         "wgan_outcome": "cycling", "wgan_conserved_drift": 1e-9, "gan_outcome": "converged",
@@ -92,6 +81,13 @@ def test_report_and_cli_json(tmp_path):
     assert proc.returncode == 0, proc.stderr
     obj = json.loads(proc.stdout)
     assert {"method", "continuous", "simultaneous", "alternating"} <= set(obj["rows"][0])
+    assert obj["reproduced"], obj["reason"]
+    rows = {r["method"]: r for r in obj["rows"]}
+    assert rows["r1"]["continuous"] == "stable" and rows["gan"]["simultaneous"] == "unstable"
+    assert (out / "dirac_stabilizers.png").exists()
+    wrong = [dict(r, continuous="stable") if r["method"] == "gan" else r for r in obj["rows"]]
+    ok, reason = nk.verdict_dirac({"rows": wrong})
+    assert not ok and "gan: continuous stable" in reason
     report = (out / "report.md").read_text()
     assert "**Verdict: reproduced**" in report and "dirac_stabilizers.png" in report
     assert "data:image/png;base64" in (out / "report.html").read_text()
