@@ -286,3 +286,4 @@ def eigenvalues(eigs, *, unit_circle=False, title=None, ax=None):
 # Maps of sweeps (basins of attraction, stability regions) live in their own module.
 from ._plot_maps import basins as basins  # noqa: E402
 from ._plot_maps import stability_region as stability_region  # noqa: E402
+from ._plot_spectra import eigenvalues_over_time as eigenvalues_over_time  # noqa: E402
