@@ -28,6 +28,7 @@ from ._field import vector_field as vector_field
 from ._game import Game as Game
 from ._game import ValueGame as ValueGame
 from ._losses import LOSSES as LOSSES
+from ._metrics import mode_coverage as mode_coverage
 from ._losses import Loss as Loss
 from ._regularizers import SGA as SGA
 from ._regularizers import WGANGP as WGANGP

@@ -193,25 +193,10 @@ def cmd_bench(args):
 
 def stability_table(etas=(0.0, 0.5), losses=("gan", "wgan", "nsgan")):
     """Rows of verdicts for every built-in system with a known equilibrium × loss × η."""
-    from . import systems
-    from ._analysis import stability
-    from ._regularizers import GradientPenalty
+    from ._repro_nk import stability_rows
 
-    rows = []
-    for name in systems.names():
-        sys_losses = losses if "loss" in systems.parameters(name) else (None,)
-        for loss in sys_losses:
-            s = systems.get(name, **({} if loss is None else {"loss": loss}))
-            if s.equilibrium is None:
-                continue
-            for eta in etas:
-                regs = [GradientPenalty(eta)] if eta else []
-                rep = stability(s.field(*regs), s.equilibrium)
-                row = spectrum_dict(name, rep, s.n)
-                rows.append({"system": name, "loss": loss or "-", "eta": eta,
-                             "verdict": row["verdict"], "max_real": row["max_real"],
-                             "max_stable_step": row["max_stable_step"]})
-    return rows
+    keys = ("system", "loss", "eta", "verdict", "max_real", "max_stable_step")
+    return [{k: r[k] for k in keys} for r in stability_rows(etas, losses)]
 
 
 def cmd_table(args):

@@ -23,8 +23,8 @@ def mode_coverage(samples, centers, std, *, radius=3.0, min_fraction=0.01):
     """
     samples, centers = jnp.asarray(samples), jnp.asarray(centers)
     dist = jnp.linalg.norm(samples[:, None, :] - centers[None, :, :], axis=-1)
-    near = dist <= radius * std
+    near = (dist <= radius * std).astype(dist.dtype)
     per_mode = jnp.mean(near, axis=0)
     covered = jnp.sum(per_mode >= min_fraction)
-    quality = jnp.mean(jnp.any(near, axis=1))
+    quality = jnp.mean(jnp.max(near, axis=1))
     return covered, quality, per_mode

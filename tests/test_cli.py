@@ -67,3 +67,11 @@ def test_console_entry_point_no_traceback():
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith("gdgan: error: loss:")
+
+
+def test_table_json(capsys):
+    """`gdgan table`: the LQ WGAN row is marginal at η = 0, the LQ GAN row stable."""
+    code, out, _ = run(capsys, "table", "--eta", "0", "--json")
+    rows = {(r["system"], r["loss"]): r for r in json.loads(out)["rows"]}
+    assert code == 0 and rows[("lq", "wgan")]["verdict"] == "marginal"
+    assert rows[("lq", "gan")]["verdict"] == "stable"
