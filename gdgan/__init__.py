@@ -39,6 +39,8 @@ from ._regularizers import R2 as R2
 from ._regularizers import Regularizer as Regularizer
 from ._regularizers import TimeScale as TimeScale
 from ._regularizers import Unrolled as Unrolled
+from ._reproduce import reproduce as reproduce
+from ._reproduce import reproductions as reproductions
 from ._simulate import Outcome as Outcome
 from ._simulate import SimulateResult as SimulateResult
 from ._simulate import simulate as simulate
