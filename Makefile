@@ -11,10 +11,10 @@ $(BIN)/python:
 
 install: $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[plot,test]"
+	$(BIN)/python -m pip install --quiet -e ".[plot,repro,test]"
 
 demo: install
-	$(BIN)/gdgan reproduce all --quick --out $(OUT)
+	$(BIN)/gdgan reproduce all --quick --jobs 2 --out $(OUT)
 
 test: install
 	$(BIN)/python -m pytest -n 2 -q

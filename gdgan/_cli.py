@@ -431,7 +431,8 @@ def cmd_reproduce(args):
     from ._reproduce import reproduce
 
     log = None if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
-    sections = reproduce(args.name, out=args.out, quick=args.quick, log=log)
+    sections = reproduce(args.name, out=args.out, quick=args.quick, log=log, jobs=args.jobs,
+                         resume=args.resume)
     if args.json:
         if len(sections) == 1:
             s = sections[0]
@@ -724,6 +725,10 @@ def make_parser() -> argparse.ArgumentParser:
     sp.add_argument("name", metavar="NAME", help="a reproduction name or 'all'")
     sp.add_argument("--out", default="gdgan-out", help="output directory (default gdgan-out)")
     sp.add_argument("--quick", action="store_true", help="small configurations (minutes)")
+    sp.add_argument("--jobs", type=positive_int("--jobs"), default=1,
+                    help="run up to this many reproductions at once in separate processes")
+    sp.add_argument("--resume", action="store_true",
+                    help="reuse sections already finished in --out (same --quick setting)")
     sp.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     sp.set_defaults(func=cmd_reproduce)
     add_sweep_parser(sub, common)

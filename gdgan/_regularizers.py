@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import equinox as eqx
 import jax
+import jax.flatten_util
 import jax.numpy as jnp
 import numpy as np
 
 from ._checks import check_nonnegative, float_array
+from ._distributions import Samples
 from ._game import Game
 
 
@@ -63,23 +65,70 @@ class GradientPenalty(Regularizer):
     For general-sum losses $\nabla_{θ_D} V$ is read as $\nabla_{θ_D} L_D$. At a realisable
     equilibrium $J_η = [[I, 0], [-2η K_{DG}^T, I]]\,J_0$.
 
+    On a minibatch of $b$ samples (`gdgan.train(..., batch=b)`) the plug-in penalty is
+    biased: $\mathbb E\|\nabla_{θ_D} V_B\|^2 = \|\nabla_{θ_D} V\|^2 + \mathrm{tr}\,Σ_D/b$,
+    with $Σ_D$ the per-sample covariance of $\nabla_{θ_D} V$; the generator then also
+    descends $η\,\mathrm{tr}\,Σ_D/b$, which can pull it towards collapse at small $b$
+    (see `gdgan reproduce stochastic`). `unbiased=True` subtracts the U-statistic
+    correction $\sum_i\|g_i - \bar g\|^2 / (b(b-1))$ separately over the data and latent
+    samples ($g_i$ the per-sample gradients; weighted samples are handled too), which makes the penalty and its gradient
+    unbiased for the expectation's; it applies only to minibatch games (explicit
+    `Samples`), where it costs per-sample gradients of the discriminator. The authors'
+    code uses the plug-in penalty (the default).
+
     ```python
     field = gdgan.vector_field(game, gdgan.GradientPenalty(eta=0.5))
     ```
     """
 
     eta: jax.Array
+    unbiased: bool = eqx.field(static=True)
 
-    def __init__(self, eta=0.5):
+    def __init__(self, eta=0.5, unbiased=False):
         self.eta = _param(eta, "GradientPenalty", "eta")
+        if not isinstance(unbiased, bool):
+            raise TypeError(f"GradientPenalty: `unbiased` must be True or False, got {unbiased!r}")
+        self.unbiased = unbiased
 
     def losses(self, game, fn):
+        correct = self.unbiased and isinstance(game, Game) and isinstance(game.expectation, Samples)
+
         def new(y):
             l_d, l_g = fn(y)
             grad_d = jax.grad(lambda d: fn({"disc": d, "gen": y["gen"]})[0])(y["disc"])
-            return l_d, l_g + self.eta * sq_norm(grad_d)
+            penalty = sq_norm(grad_d)
+            if correct:
+                penalty = penalty - _minibatch_bias(game, y)
+            return l_d, l_g + self.eta * penalty
 
         return new
+
+
+def _minibatch_bias(game, y):
+    r"""An unbiased estimate of $\mathrm{tr}\,\mathrm{Cov}(\nabla_{θ_D} L_{D,B})$, the plug-in
+    penalty's bias, for a minibatch whose data and latent points are iid with fixed weights
+    $w_i$ (summing to 1; zero weights drop out): per sample set,
+    $\sum_i w_i^2 \cdot \sum_i w_i\|g_i - \bar g_w\|^2 / (1 - \sum_i w_i^2)$ with $g_i$ the
+    gradient of the discriminator's loss on sample $i$ alone — for $b$ equal weights,
+    $\sum_i\|g_i - \bar g\|^2 / (b(b-1))$."""
+    (x, wx), (z, wz) = game.rules()
+
+    def grad_one(xs, wxs, zs, wzs):
+        g = eqx.tree_at(lambda g_: g_.expectation, game, Samples((xs[None], wxs[None]), (zs[None], wzs[None])))
+        grad = jax.grad(lambda d: g.losses({"disc": d, "gen": y["gen"]})[0])(y["disc"])
+        return jax.flatten_util.ravel_pytree(grad)[0]
+
+    one, zero = jnp.ones((), wx.dtype), jnp.zeros((), wx.dtype)
+    gx = jax.vmap(lambda xi: grad_one(xi, one, z[0], zero))(x)
+    gz = jax.vmap(lambda zi: grad_one(x[0], zero, zi, one))(z)
+
+    def correction(g, w):
+        w = w / jnp.sum(w)
+        s2 = jnp.sum(w**2)
+        spread = jnp.sum(w * jnp.sum(jnp.square(g - w @ g), axis=1))
+        return jnp.where(s2 < 1, s2 * spread / jnp.where(s2 < 1, 1 - s2, 1.0), 0.0)
+
+    return correction(gx, wx) + correction(gz, wz)
 
 
 class R1(Regularizer):

@@ -17,8 +17,20 @@ from ._reproduce import Section, register
 from ._spectra import rightmost_eigenvalues
 from ._train import train
 
-FULL = dict(steps=100_000, snapshots=10, lr=1e-4, eval_samples=2500)
-QUICK = dict(steps=1_500, snapshots=5, lr=1e-3, eval_samples=2000)
+# Full: the authors' setting. Quick: 3 000 iterations with the step size annealed (cosine)
+# from 2e-3 to 1e-4 — a constant 1e-3 leaves the penalised generator hopping between modes
+# at this length (4–8 covered), 3e-4 has not reached the ring yet.
+FULL = dict(steps=100_000, snapshots=100, lr=1e-4, lr_end=None, eval_samples=2500, eig_tol=1e-8,
+            eig_restarts=100)
+QUICK = dict(steps=3_000, snapshots=30, lr=2e-3, lr_end=1e-4, eval_samples=2000, eig_tol=1e-4,
+             eig_restarts=5)
+
+
+def learning_rate(cfg):
+    """The Adam step size: constant `lr`, or cosine-annealed from `lr` to `lr_end`."""
+    if cfg.get("lr_end") is None:
+        return cfg["lr"]
+    return optax.cosine_decay_schedule(cfg["lr"], cfg["steps"], alpha=cfg["lr_end"] / cfg["lr"])
 
 
 def ring_methods():
@@ -46,7 +58,7 @@ def _run_ring(cfg, seed, methods, progress, system_params):
     stride = max(1, cfg["steps"] // cfg["snapshots"])
     results, snaps = {}, {}
     for label, regs in methods or ring_methods():
-        res = train(sys_.game, sys_.init, optax.adam(cfg["lr"], b1=0.5), cfg["steps"], order="alternating",
+        res = train(sys_.game, sys_.init, optax.adam(learning_rate(cfg), b1=0.5), cfg["steps"], order="alternating",
                     regularizers=regs, batch=p["n_samples"], key=jax.random.PRNGKey(seed), stride=stride,
                     progress=progress)
         gen_hist = res.ys["gen"]
@@ -59,7 +71,8 @@ def _run_ring(cfg, seed, methods, progress, system_params):
             covered.append(int(c))
             quality.append(float(q))
             samples.append(np.asarray(x))
-        eig = rightmost_eigenvalues(sys_.field(*regs), res.y_final, k=6, tol=1e-8, max_restarts=100)
+        eig = rightmost_eigenvalues(sys_.field(*regs), res.y_final, k=6, tol=cfg.get("eig_tol", 1e-8),
+                                   max_restarts=cfg.get("eig_restarts", 100))
         last = max(1, n_snap // 3)
         results[label] = {
             "iterations": [int(t) for t in np.asarray(res.ts)],
@@ -129,7 +142,7 @@ def _figures(numbers, snaps, centers, out: Path):
     return [f1, f2]
 
 
-@register("nk-ring")
+@register("nk-ring", weight=5.0)
 def nk_ring(out: Path, quick: bool) -> Section:
     cfg = QUICK if quick else FULL
     numbers, snaps, centers = run_ring(cfg, progress=True)
@@ -138,14 +151,16 @@ def nk_ring(out: Path, quick: bool) -> Section:
     table = "| method | modes (final) | modes (late mean) | high quality (final) | max Re λ (final) |\n|---|---|---|---|---|\n" + "\n".join(
         f"| {k} | {m['final_modes_covered']} | {m['modes_covered_late_mean']:.2f} | {m['final_high_quality']:.3f} | "
         f"{max(e[0] for e in m['rightmost_eigenvalues']):.3g} |" for k, m in numbers["methods"].items())
-    mode = "quick (Adam 1e-3, 1 500 iterations)" if quick else "full (Adam 1e-4, β₁ = 0.5, 100 000 iterations)"
+    mode = ("quick (3 000 iterations, Adam β₁ = 0.5 with the step size annealed from 2e-3 to 1e-4)" if quick
+            else "full (Adam 1e-4, β₁ = 0.5, 100 000 iterations)")
     return Section(
         "nk-ring", "Mode collapse on the 8-Gaussian ring",
         "With the gradient penalty (η = 0.5) the GAN covers all modes of the 8-Gaussian ring, while the "
         "unregularised GAN collapses to or oscillates between a few modes; unrolled GANs are the baseline.",
         f"The authors' preset (theory.md §7: G 256→128→128→2, D 2→128→1, ReLU, orthogonal init, batch 512, "
         f"D step then G step, saturating loss), {mode}; unrolled baseline: 5 SGD steps of size 0.05; "
-        "metrics on 2 500 samples; rightmost eigenvalues matrix-free at the final iterate.",
+        f"metrics on {cfg['eval_samples']} samples every {cfg['steps'] // cfg['snapshots']} iterations; "
+        "rightmost eigenvalues matrix-free at the final iterate.",
         numbers, ok, reason, figures=figs, table=table,
     )
 

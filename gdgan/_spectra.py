@@ -83,14 +83,25 @@ class Eigenvalues(eqx.Module):
 
 
 # ---------------------------------------------------------------------------------------
-def _matvec_of(field, y, t, args):
-    """`(matvec, n, dtype)`: host `v -> J v` from one linearisation of the flattened field."""
+@eqx.filter_jit
+def _linearized(field, y, t, args):
     f, v, _ = flatten(field, y, t, args)
-    lin = jax.jit(lambda v: jax.linearize(f, v)[1])(v)  # a Partial holding the residuals
-    apply = jax.jit(lambda lin, x: lin(x))
+    return v, jax.linearize(f, v)[1]  # a Partial holding the residuals
+
+
+@eqx.filter_jit
+def _apply(lin, x):
+    return lin(x)
+
+
+def _matvec_of(field, y, t, args):
+    """`(matvec, n, dtype)`: host `v -> J v` from one linearisation of the flattened field.
+    Both steps are compiled once per field structure (a second state, e.g. the next
+    training snapshot, reuses them: the cached trace returns the same linear function)."""
+    v, lin = _linearized(field, y, t, args)
 
     def matvec(x):
-        return np.asarray(apply(lin, jnp.asarray(x, dtype=v.dtype)), dtype=np.float64)
+        return np.asarray(_apply(lin, jnp.asarray(x, dtype=v.dtype)), dtype=np.float64)
 
     return matvec, v.size, v.dtype
 

@@ -287,3 +287,5 @@ def eigenvalues(eigs, *, unit_circle=False, title=None, ax=None):
 from ._plot_maps import basins as basins  # noqa: E402
 from ._plot_maps import stability_region as stability_region  # noqa: E402
 from ._plot_spectra import eigenvalues_over_time as eigenvalues_over_time  # noqa: E402
+from ._plot_basin import basin_radius as basin_radius  # noqa: E402
+from ._plot_basin import basin_slice as basin_slice  # noqa: E402

@@ -2,6 +2,7 @@
 "reproduced" and "not reproduced" on the right numbers."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -93,3 +94,32 @@ def test_report_and_cli_json(tmp_path):
     assert "data:image/png;base64" in (out / "report.html").read_text()
     bad = subprocess.run([sys.executable, "-m", "gdgan", "reproduce", "nope"], capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+
+
+def test_parallel_sections_and_resume(tmp_path):
+    """`jobs=2` runs sections in separate processes (different pids) and keeps the order;
+    each section is saved as it finishes and `resume=True` reuses it (same pid, no rerun)
+    only when `quick` matches."""
+    import fake_reproductions  # noqa: F401  (registers fake-a, fake-b)
+
+    try:
+        _parallel_and_resume(tmp_path)
+    finally:
+        REPRODUCTIONS.pop("fake-a"), REPRODUCTIONS.pop("fake-b")
+
+
+def _parallel_and_resume(tmp_path):
+    secs = reproduce(["fake-a", "fake-b"], out=tmp_path, quick=True, jobs=2)
+    assert [s.name for s in secs] == ["fake-a", "fake-b"]
+    pids = {s.numbers["pid"] for s in secs}
+    assert len(pids) == 2 and os.getpid() not in pids
+    assert all(s.reproduced for s in secs)
+    assert (tmp_path / "sections" / "fake-a.json").exists()
+    assert "fake-b" in (tmp_path / "report.md").read_text()
+    again = reproduce(["fake-a", "fake-b"], out=tmp_path, quick=True, resume=True)
+    assert [s.numbers["pid"] for s in again] == [s.numbers["pid"] for s in secs]
+    assert again[0].claim == "a claim"
+    fresh = reproduce("fake-a", out=tmp_path, quick=False, resume=True)
+    assert fresh[0].numbers["pid"] == os.getpid() and not fresh[0].reproduced
+    with pytest.raises(ValueError, match="jobs: expected a positive integer"):
+        reproduce("fake-a", out=tmp_path, jobs=0)

@@ -1,0 +1,535 @@
+r"""Regions of attraction: how far from an equilibrium $y^*$ trajectories still return to it.
+
+Three estimates, all on the flattened state (`ravel_pytree` order, "disc" first):
+
+- `basin_radius`: along many random unit directions $d$ at once (one vmapped
+  `gdgan.simulate` per bisection step), the largest $r$ such that the trajectory from
+  $y^* + r d$ converges *to* $y^*$ (converging to another equilibrium does not count);
+- `basin_slice`: the outcome and the time to converge on a grid of the plane
+  $y^* + a u + b v$ (a 2-D map of the basin);
+- `lyapunov_certificate`: a certified inner estimate from the quadratic Lyapunov function
+  $V(y) = (y - y^*)^T P (y - y^*)$, $J^T P + P J = -I$: the largest sublevel set
+  $\{V \le c\}$ on which $\dot V = 2 (y - y^*)^T P\, h(y) < 0$ at every sampled point.
+
+The sampled estimates are only as good as the simulation: a run that has not converged by
+`t1` counts as *outside*, so a too-short horizon shrinks the basin (never enlarges it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+from typing import Any
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.flatten_util import ravel_pytree
+
+from ._analysis import flatten, jacobian
+from ._checks import check_finite_tree
+from ._game import check_state
+from ._simulate import Outcome, as_arrays, simulate, tree_distance
+
+OUTCOMES = list(Outcome._name_to_item)
+MAX_LYAPUNOV_N = 60
+
+
+# -- argument checks ---------------------------------------------------------------------
+def _positive(owner, name, value, *, integer=False, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if integer:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{owner}: `{name}` must be a positive integer, got {value!r}")
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (
+        math.isfinite(value) and value > 0
+    ):
+        raise ValueError(f"{owner}: `{name}` must be a positive number, got {value!r}")
+    return float(value)
+
+
+def _state(owner, field, y_star, args):
+    if not callable(field):
+        raise TypeError(f"{owner}: `field` must be a callable field(t, y, args), got {field!r}")
+    y_star = as_arrays(check_state(y_star, "y_star"))
+    check_finite_tree(y_star, owner, "y_star")
+    _, v, _ = flatten(field, y_star, 0.0, args)
+    return y_star, np.asarray(v)
+
+
+def _unit_rows(owner, name, x, n):
+    try:
+        a = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{owner}: `{name}` must be a numeric array, got {x!r}") from None
+    if a.ndim == 1:
+        a = a[None]
+    if a.ndim != 2 or a.shape[1] != n:
+        raise ValueError(f"{owner}: `{name}` must have shape (k, {n}) (flattened state), "
+                         f"got {np.shape(x)}")
+    norms = np.linalg.norm(a, axis=1)
+    if not np.all(np.isfinite(a)) or np.any(norms == 0):
+        raise ValueError(f"{owner}: `{name}` must be finite and non-zero, got {x!r}")
+    return a / norms[:, None]
+
+
+# -- one vmapped batch of simulations ----------------------------------------------------
+class _Options(eqx.Module):
+    t1: jax.Array
+    converge_tol: jax.Array
+    near_tol: jax.Array
+    diverge_norm: jax.Array
+    rtol: jax.Array
+    atol: jax.Array
+    max_steps: int = eqx.field(static=True)
+    distance: Any = eqx.field(static=True)
+
+
+@eqx.filter_jit
+def _batch(field, y_star, points, args, opt: _Options):
+    """Simulate from every row of `points` (flattened states); returns (outcome code,
+    in_basin, time of convergence or NaN)."""
+    params, static = eqx.partition(y_star, eqx.is_inexact_array)
+    _, unravel = ravel_pytree(params)
+    distance = tree_distance if opt.distance is None else opt.distance
+
+    def one(p):
+        y0 = eqx.combine(unravel(p), static)
+        res = simulate(
+            field, y0, opt.t1, saveat=diffrax.SaveAt(t1=True), n_check=101,
+            rtol=opt.rtol, atol=opt.atol, max_steps=opt.max_steps, throw=False, args=args,
+            converge_tol=opt.converge_tol, diverge_norm=opt.diverge_norm, y_star=y_star,
+        )
+        converged = res.outcome == Outcome.converged
+        inside = converged & (distance(res.y_final, y_star) < opt.near_tol)
+        t_conv = jnp.where(converged, res.t_final, jnp.nan)
+        return res.outcome._value, inside, t_conv
+
+    return jax.vmap(one)(points)
+
+
+def _run(field, y_star, points, args, opt, chunk_size):
+    """`_batch` over chunks of `chunk_size` rows (the last chunk padded, so every chunk
+    reuses one compilation)."""
+    points = np.asarray(points)
+    m = points.shape[0]
+    c = m if chunk_size is None else chunk_size
+    outs = []
+    for s in range(0, m, c):
+        block = points[s:s + c]
+        pad = c - block.shape[0]
+        if pad:
+            block = np.concatenate([block, np.repeat(block[-1:], pad, axis=0)])
+        o = jax.device_get(_batch(field, y_star, jnp.asarray(block), args, opt))
+        outs.append([np.asarray(x)[: c - pad] for x in o])
+    return [np.concatenate(parts) for parts in zip(*outs)]
+
+
+def _options(owner, *, t1, converge_tol, near_tol, diverge_norm, rtol, atol, max_steps,
+             distance, scale):
+    t1 = _positive(owner, "t1", t1)
+    converge_tol = _positive(owner, "converge_tol", converge_tol)
+    near_tol = _positive(owner, "near_tol", near_tol)
+    rtol, atol = _positive(owner, "rtol", rtol), _positive(owner, "atol", atol)
+    max_steps = _positive(owner, "max_steps", max_steps, integer=True)
+    if diverge_norm is None:
+        diverge_norm = 1e3 * (1.0 + scale)
+    diverge_norm = _positive(owner, "diverge_norm", diverge_norm)
+    if distance is not None and not callable(distance):
+        raise TypeError(f"{owner}: `distance` must be a callable distance(y, y_star) or None, "
+                        f"got {distance!r}")
+    arr = lambda x: jnp.asarray(x, dtype=float)  # noqa: E731 - traced: new values reuse code
+    return _Options(arr(t1), arr(converge_tol), arr(near_tol), arr(diverge_norm), arr(rtol),
+                    arr(atol), max_steps, distance)
+
+
+# -- basin radius ------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class BasinRadius:
+    """Result of `gdgan.basin_radius` (NumPy arrays).
+
+    - `radii` `(k,)`: per direction, the largest radius found inside the basin (the lower
+      end of the final bisection bracket; `r_max` where the run from `r_max` converged);
+    - `upper` `(k,)`: the upper end of the bracket (`radii + tol` at most; `inf` where
+      `hit_r_max`);
+    - `directions` `(k, n)`: the unit directions in flattened-state space;
+    - `hit_r_max` `(k,)`: the run from $y^* + r_{max} d$ converged, so the radius is only a
+      lower bound;
+    - `r_max`, `tol`, `iterations`: the bisection's range, bracket width and step count.
+    """
+
+    radii: np.ndarray
+    upper: np.ndarray
+    directions: np.ndarray
+    hit_r_max: np.ndarray
+    r_max: float
+    tol: float
+    iterations: int
+
+    def summary(self) -> dict:
+        """`{"min", "median", "max", "mean", "hit_r_max", "n_directions"}` (floats;
+        `hit_r_max` is the fraction of directions whose radius is only a lower bound)."""
+        r = self.radii
+        return {"min": float(np.min(r)), "median": float(np.median(r)),
+                "max": float(np.max(r)), "mean": float(np.mean(r)),
+                "hit_r_max": float(np.mean(self.hit_r_max)), "n_directions": int(r.size)}
+
+
+def basin_radius(
+    field,
+    y_star,
+    *,
+    directions=64,
+    r_max,
+    key=None,
+    tol=None,
+    t1=100.0,
+    converge_tol=1e-6,
+    near_tol=1e-3,
+    diverge_norm=None,
+    rtol=1e-8,
+    atol=1e-8,
+    max_steps=16_384,
+    distance=None,
+    args=None,
+    chunk_size=None,
+    progress=False,
+) -> BasinRadius:
+    r"""Radius of the region of attraction of `y_star` along many directions at once.
+
+    For each unit direction $d$ (flattened state), a point $y^* + r d$ is *in the basin*
+    when `gdgan.simulate` from it (`throw=False`) ends `converged` ($\|h\| <$
+    `converge_tol`) within `t1` **and** `distance(y_final, y_star) < near_tol` (a run
+    that converges to another equilibrium is outside). The run from `r_max` is tested
+    first (if inside, the radius is `r_max`, flagged in `hit_r_max`), then `tol` (if
+    outside, the radius is 0); the others are bisected on $[0, r_{max}]$ with at most
+    $\lceil \log_2(r_{max}/\mathrm{tol}) \rceil$ steps, each step one vmapped `simulate`
+    over every direction (until every bracket is narrower than `tol`). Basins need not be
+    star-shaped: the radius is the bisection boundary *assuming* the ray from $y^*$ stays
+    inside up to it (a hole or a second component along the ray is not detected). A centre or an unstable
+    point gets radius 0.
+
+    **Arguments:**
+
+    - `field(t, y, args)`, `y_star`: the field and the equilibrium (a state);
+    - `directions`: the number of random directions (uniform on the sphere, from `key`,
+      default `jax.random.PRNGKey(0)`) or a `(k, n)` array of directions (normalised);
+    - `r_max`: the largest radius tested; `tol`: the bisection's bracket width (absolute,
+      default `r_max / 256`);
+    - `t1`, `converge_tol`, `near_tol`, `diverge_norm` (default $10^3(1 + \|y^*\| +
+      r_{max})$), `rtol`, `atol`, `max_steps`: the simulation and the in-basin test (keep
+      `rtol`, `atol` well below `converge_tol`: near $y^*$ an adaptive solver's error
+      keeps $\|h\|$ at about the tolerance, and the run never counts as converged);
+    - `distance(y, y_star) -> scalar`: how "near `y_star`" is measured (default the
+      Euclidean distance; e.g. compare only the generator when the equilibria form a
+      continuum in the discriminator);
+    - `args`: passed to the field; `chunk_size`: directions per vmapped batch (memory;
+      every batch is padded to it, so calls with one `chunk_size` share one compilation);
+    - `progress`: print one line per bisection step on stderr.
+
+    **Returns:** a `BasinRadius` (`radii`, `directions`, `hit_r_max`, `.summary()`).
+
+    ```python
+    s = gdgan.systems.get("lq", loss="wgan")
+    b = gdgan.basin_radius(s.field(gdgan.GradientPenalty(0.5)), s.equilibrium,
+                           directions=32, r_max=2.0)
+    b.summary()   # {"min": ..., "median": ..., "max": ..., "hit_r_max": ...}
+    ```
+    """
+    owner = "basin_radius"
+    y_star, v_star = _state(owner, field, y_star, args)
+    n = v_star.size
+    r_max = _positive(owner, "r_max", r_max)
+    tol = r_max / 256 if tol is None else _positive(owner, "tol", tol)
+    chunk_size = _positive(owner, "chunk_size", chunk_size, integer=True, allow_none=True)
+    if isinstance(directions, (int, np.integer)) and not isinstance(directions, bool):
+        k = _positive(owner, "directions", directions, integer=True)
+        key = jax.random.PRNGKey(0) if key is None else key
+        d = np.asarray(jax.random.normal(key, (k, n), dtype=v_star.dtype))
+        d = _unit_rows(owner, "directions", d, n)
+    else:
+        d = _unit_rows(owner, "directions", directions, n)
+    opt = _options(owner, t1=t1, converge_tol=converge_tol, near_tol=near_tol,
+                   diverge_norm=diverge_norm, rtol=rtol, atol=atol, max_steps=max_steps,
+                   distance=distance, scale=float(np.linalg.norm(v_star)) + r_max)
+
+    def inside(r):
+        return _run(field, y_star, v_star + r[:, None] * d, args, opt, chunk_size)[1]
+
+    k = d.shape[0]
+    hit = inside(np.full(k, r_max))
+    lo, hi = np.zeros(k), np.full(k, r_max)
+    iterations = max(1, math.ceil(math.log2(r_max / tol)))
+    if not np.all(hit):  # outside already at r = tol: radius 0 (skips the bisection)
+        near = inside(np.full(k, min(tol, r_max)))
+        hi = np.where(hit | near, hi, min(tol, r_max))
+    for i in range(iterations):
+        if np.all(hit | (hi - lo <= tol)):
+            break
+        mid = 0.5 * (lo + hi)
+        ok = inside(mid)
+        lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
+        if progress:
+            print(f"basin_radius: step {i + 1}/{iterations}, median radius in "
+                  f"[{np.median(lo):.4g}, {np.median(hi):.4g}]", file=sys.stderr)
+    radii = np.where(hit, r_max, lo)
+    upper = np.where(hit, np.inf, hi)
+    return BasinRadius(radii, upper, d, hit, r_max, tol, iterations)
+
+
+# -- 2-D slice ---------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class BasinSlice:
+    """Result of `gdgan.basin_slice` (NumPy arrays; grids indexed `[i_b, i_a]`).
+
+    - `a`, `b`: the coordinates along `u` and `v`; `u`, `v`: the unit plane vectors;
+    - `outcome`: `gdgan.Outcome` codes; `outcome_name` (property) as strings; `names` the
+      list of outcome names (`names[code]`);
+    - `in_basin`: converged to `y_star` (within `near_tol`); `t_converge`: the time the
+      run converged (NaN if it did not);
+    - `y_star`: the flattened equilibrium.
+    """
+
+    a: np.ndarray
+    b: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    outcome: np.ndarray
+    in_basin: np.ndarray
+    t_converge: np.ndarray
+    y_star: np.ndarray
+    names: tuple = tuple(OUTCOMES)
+
+    @property
+    def outcome_name(self):
+        return np.asarray(self.names, dtype=object)[self.outcome].astype(str)
+
+
+def basin_slice(
+    field,
+    y_star,
+    u=None,
+    v=None,
+    *,
+    extent=1.0,
+    n=41,
+    t1=100.0,
+    converge_tol=1e-6,
+    near_tol=1e-3,
+    diverge_norm=None,
+    rtol=1e-8,
+    atol=1e-8,
+    max_steps=16_384,
+    distance=None,
+    args=None,
+    chunk_size=None,
+) -> BasinSlice:
+    r"""The basin of `y_star` on the plane $y^* + a u + b v$: outcome and time to converge
+    on an `n` × `n` grid (one vmapped `gdgan.simulate`, `throw=False`).
+
+    **Arguments:**
+
+    - `field`, `y_star` as in `basin_radius`;
+    - `u`, `v`: plane directions in flattened-state space (normalised; default the first
+      two coordinates, i.e. the first two leaves' first entries, "disc" first);
+    - `extent`: half-width $e$ (the square $[-e, e]^2$) or `(a_min, a_max, b_min, b_max)`;
+      `n`: points per side;
+    - the simulation and in-basin options as in `basin_radius`.
+
+    **Returns:** a `BasinSlice` (`a`, `b`, `outcome`, `in_basin`, `t_converge`).
+
+    ```python
+    s = gdgan.systems.get("dirac", loss="wgan")
+    sl = gdgan.basin_slice(s.field(gdgan.GradientPenalty(0.5)), s.equilibrium, extent=3.0)
+    gdgan.plot.basin_slice(sl)
+    ```
+    """
+    owner = "basin_slice"
+    y_star, v_star = _state(owner, field, y_star, args)
+    dim = v_star.size
+    if dim < 2 and (u is None or v is None):
+        raise ValueError(f"{owner}: `y_star` needs at least 2 coordinates for a default plane")
+    u = np.eye(dim)[0] if u is None else _unit_rows(owner, "u", u, dim)[0]
+    v = np.eye(dim)[1] if v is None else _unit_rows(owner, "v", v, dim)[0]
+    if abs(float(u @ v)) > 1 - 1e-9:
+        raise ValueError(f"{owner}: `v` must not be parallel to `u`")
+    if isinstance(extent, (int, float, np.number)) and not isinstance(extent, bool):
+        e = _positive(owner, "extent", extent)
+        extent = (-e, e, -e, e)
+    ext = np.asarray(extent, dtype=float) if np.ndim(extent) == 1 else None
+    if ext is None or ext.shape != (4,) or not np.all(np.isfinite(ext)) or not (
+        ext[1] > ext[0] and ext[3] > ext[2]
+    ):
+        raise ValueError(f"{owner}: `extent` must be a positive number or (a_min, a_max, "
+                         f"b_min, b_max) with min < max, got {extent!r}")
+    n = _positive(owner, "n", n, integer=True)
+    chunk_size = _positive(owner, "chunk_size", chunk_size, integer=True, allow_none=True)
+    opt = _options(owner, t1=t1, converge_tol=converge_tol, near_tol=near_tol,
+                   diverge_norm=diverge_norm, rtol=rtol, atol=atol, max_steps=max_steps,
+                   distance=distance,
+                   scale=float(np.linalg.norm(v_star)) + float(np.max(np.abs(ext))) * 2)
+    a = np.linspace(ext[0], ext[1], n)
+    b = np.linspace(ext[2], ext[3], n)
+    A, B = np.meshgrid(a, b)
+    pts = v_star + A.reshape(-1, 1) * u + B.reshape(-1, 1) * v
+    outcome, inside, t_conv = _run(field, y_star, pts, args, opt, chunk_size)
+    shape = (n, n)
+    return BasinSlice(a, b, u, v, outcome.reshape(shape).astype(int), inside.reshape(shape),
+                      np.where(inside, t_conv, np.nan).reshape(shape), v_star)
+
+
+# -- Lyapunov certificate ----------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class LyapunovCertificate:
+    r"""Result of `gdgan.lyapunov_certificate` (NumPy arrays, flattened state).
+
+    - `P` `(n, n)`: the solution of $J^T P + P J = -I$ (symmetric positive definite);
+    - `jacobian`: $J$ at `y_star`; `y_star`: the flattened equilibrium;
+    - `level` $c$: $\dot V < 0$ at every sampled point of $\{0 < V \le c\}$;
+    - `radius_lower`: $\sqrt{c / λ_{max}(P)}$, the largest ball inside the ellipsoid;
+    - `limited_by_r_max`: no sampled point had $\dot V \ge 0$, so $c$ is the largest level
+      inside the sampled ball of radius `r_max` (the true certified set may be larger);
+    - `n_points`: how many points were checked.
+
+    Methods: `V(points)` for `(m, n)` flattened points; `contains(points)`;
+    `ellipse(u, v, n=256)`: the boundary of $\{V \le c\}$ on the plane $y^* + a u + b v$,
+    as `(a, b)` arrays (for drawing on a `BasinSlice`).
+    """
+
+    P: np.ndarray
+    jacobian: np.ndarray
+    y_star: np.ndarray
+    level: float
+    radius_lower: float
+    limited_by_r_max: bool
+    r_max: float
+    n_points: int
+
+    def V(self, points):
+        z = np.atleast_2d(np.asarray(points, dtype=float)) - self.y_star
+        return np.einsum("mi,ij,mj->m", z, self.P, z)
+
+    def contains(self, points):
+        return self.V(points) <= self.level
+
+    def ellipse(self, u, v, n=256):
+        u, v = np.asarray(u, float), np.asarray(v, float)
+        G = np.array([[u @ self.P @ u, u @ self.P @ v], [v @ self.P @ u, v @ self.P @ v]])
+        phi = np.linspace(0, 2 * np.pi, n)
+        w = np.stack([np.cos(phi), np.sin(phi)])
+        s = np.sqrt(self.level / np.einsum("im,ij,jm->m", w, G, w))
+        return s * w[0], s * w[1]
+
+
+def solve_lyapunov(J):
+    r"""$P$ with $J^T P + P J = -I$, from the Kronecker form
+    $(J^T \otimes I + I \otimes J^T)\,\mathrm{vec}(P) = -\mathrm{vec}(I)$ (small $n$)."""
+    J = jnp.asarray(J)
+    n = J.shape[0]
+    eye = jnp.eye(n, dtype=J.dtype)
+    K = jnp.kron(J.T, eye) + jnp.kron(eye, J.T)
+    P = jnp.linalg.solve(K, -eye.reshape(-1)).reshape(n, n)
+    return 0.5 * (P + P.T)
+
+
+@eqx.filter_jit
+def _vdot(field, y_star, z, P, args):
+    params, static = eqx.partition(y_star, eqx.is_inexact_array)
+    v, unravel = ravel_pytree(params)
+
+    def one(zi):
+        h = field(0.0, eqx.combine(unravel(v + zi), static), args)
+        return 2.0 * zi @ (P @ ravel_pytree(eqx.filter(h, eqx.is_inexact_array))[0])
+
+    return jax.vmap(one)(z)
+
+
+def lyapunov_certificate(
+    field,
+    y_star,
+    *,
+    n_samples=1024,
+    n_shells=64,
+    r_max=1.0,
+    key=None,
+    margin=1e-2,
+    hurwitz_tol=1e-9,
+    args=None,
+    chunk_size=16_384,
+) -> LyapunovCertificate:
+    r"""A certified inner estimate of the basin of `y_star` from a quadratic Lyapunov
+    function.
+
+    With $J$ the Jacobian at $y^*$ (Hurwitz: every Re λ < −`hurwitz_tol`, else a
+    `ValueError`), $P$ solves $J^T P + P J = -I$ and $V(y) = (y - y^*)^T P (y - y^*)$.
+    $\dot V(y) = 2 (y - y^*)^T P\, h(y)$ is evaluated on `n_shells` ellipsoidal shells
+    $V = c_j$, $c_j = c_{max} (j/n_{shells})^2$ with $c_{max} = λ_{min}(P)\, r_{max}^2$ (the
+    largest level set inside the ball of radius `r_max`), `n_samples` random points on
+    each. The level is $c = (1 - \mathrm{margin}) \min\{V(y) : \dot V(y) \ge 0\}$ over the
+    samples (or $c_{max}$ if none). $\{V \le c\}$ is then positively invariant and inside the
+    basin *up to the sampling* (a dense sample, not a proof). $J$ is solved for by the
+    Kronecker form, so `y_star` may have at most 60 coordinates.
+
+    **Arguments:** `field`, `y_star`; `n_samples` (points per shell), `n_shells`, `r_max`,
+    `key` (default `jax.random.PRNGKey(0)`), `margin`, `hurwitz_tol`, `args`,
+    `chunk_size` (points per vmapped batch).
+
+    **Returns:** a `LyapunovCertificate` (`P`, `level`, `radius_lower`, `ellipse(u, v)`).
+
+    ```python
+    s = gdgan.systems.get("lq", loss="gan")
+    cert = gdgan.lyapunov_certificate(s.field(), s.equilibrium, r_max=2.0)
+    cert.radius_lower   # every start this close to y* converges to it
+    ```
+    """
+    owner = "lyapunov_certificate"
+    check_state(y_star, "y_star")
+    leaves = jax.tree_util.tree_leaves(eqx.filter(y_star, eqx.is_inexact_array_like))
+    n = sum(np.size(x) for x in leaves)
+    if n > MAX_LYAPUNOV_N:
+        raise ValueError(f"{owner}: `y_star` has {n} coordinates; the Kronecker Lyapunov solve "
+                         f"supports at most {MAX_LYAPUNOV_N}")
+    y_star, v_star = _state(owner, field, y_star, args)
+    n_samples = _positive(owner, "n_samples", n_samples, integer=True)
+    n_shells = _positive(owner, "n_shells", n_shells, integer=True)
+    chunk_size = _positive(owner, "chunk_size", chunk_size, integer=True)
+    r_max = _positive(owner, "r_max", r_max)
+    margin = _positive(owner, "margin", margin)
+    if margin >= 1:
+        raise ValueError(f"{owner}: `margin` must be in (0, 1), got {margin!r}")
+    J = np.asarray(jacobian(field, y_star, args=args))
+    eig = np.linalg.eigvals(J)
+    if not np.max(eig.real) < -hurwitz_tol:
+        raise ValueError(f"{owner}: `y_star` is not exponentially stable (max Re λ = "
+                         f"{np.max(eig.real):.3g}); a quadratic Lyapunov function needs a "
+                         "Hurwitz Jacobian")
+    P = np.asarray(solve_lyapunov(J))
+    lam = np.linalg.eigvalsh(P)
+    c_max = lam[0] * r_max**2
+    key = jax.random.PRNGKey(0) if key is None else key
+    w = np.array(jax.random.normal(key, (n_samples, n), dtype=v_star.dtype))
+    w /= np.linalg.norm(w, axis=1, keepdims=True)
+    L = np.linalg.cholesky(P)
+    unit = np.linalg.solve(L.T, w.T).T  # V(unit) = 1
+    levels = c_max * (np.arange(1, n_shells + 1) / n_shells) ** 2
+    z = (np.sqrt(levels)[:, None, None] * unit[None]).reshape(-1, n)
+    Pj = jnp.asarray(P)
+    c = min(chunk_size, z.shape[0])
+    parts = []
+    for s in range(0, z.shape[0], c):
+        block = z[s:s + c]
+        m = block.shape[0]
+        block = np.concatenate([block, np.repeat(block[-1:], c - m, axis=0)])
+        parts.append(np.asarray(_vdot(field, y_star, jnp.asarray(block), Pj, args))[:m])
+    vdot = np.concatenate(parts)
+    V = np.repeat(levels, n_samples)
+    bad = ~(vdot < 0)
+    limited = not bool(np.any(bad))
+    level = c_max if limited else float(np.min(V[bad])) * (1 - margin)
+    return LyapunovCertificate(P, J, v_star, float(level), float(np.sqrt(level / lam[-1])),
+                               limited, r_max, int(z.shape[0]))
