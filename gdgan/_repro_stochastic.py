@@ -208,6 +208,19 @@ def _table(rows):
     return "\n".join(lines)
 
 
+def _escape_table(esc):
+    """P(leave the basin) per (b, penalty) row and α column."""
+    lrs = sorted({r["lr"] for r in esc})
+    lines = ["| b | η | penalty estimate | " + " | ".join(f"α = {a:g}" for a in lrs) + " |",
+             "|---|---|---|" + "---|" * len(lrs)]
+    for (b, eta, u), group in _groupby(esc, ("batch", "eta", "unbiased")).items():
+        p = {r["lr"]: r["p_escape"] for r in group}
+        est = "—" if eta == 0 else ("unbiased" if u else "plug-in")
+        lines.append(f"| {b:g} | {eta:g} | {est} | " + " | ".join(
+            f"{p[a]:.2f}" if a in p else "" for a in lrs) + " |")
+    return "\n".join(lines)
+
+
 def _figure(rows, esc, out):
     plt = _plt()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -294,5 +307,6 @@ def stochastic(out: Path, quick: bool) -> Section:
         reproduced=ok,
         reason=reason,
         figures=[fig],
-        table=_table(rows),
+        table=_table(rows) + "\n\nProbability of leaving the basin (a ≤ 0) within the horizon:\n\n"
+        + _escape_table(esc),
     )

@@ -235,6 +235,7 @@ def _run_parallel(todo, out, quick, jobs, finished, log):
                 log(f"reproduce {', '.join(todo)} in {min(jobs, len(todo))} processes ...")
             with tqdm(total=len(todo), desc="reproductions", unit="section", disable=False) as bar:
                 for fut in cf.as_completed(futures):
+                    bar.clear()
                     finished(fut.result())
                     bar.update(1)
     finally:

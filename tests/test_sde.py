@@ -161,6 +161,7 @@ def test_reproduction_tiny(lq_sgd, tmp_path):
     esc = rs.escape_rows(configs[1:], rs._take(ys, slice(1, 2)))
     assert 0.0 <= esc[0]["p_escape"] <= 1.0
     assert "| 0.01 | 16 | 0 |" in rs._table(rows)
+    assert "| 2 | 0.5 | unbiased |" in rs._escape_table(esc)
     assert (tmp_path / rs._figure(rows, esc, tmp_path)).exists()
     assert "stochastic" in gdgan._reproduce.REPRODUCTIONS
 
