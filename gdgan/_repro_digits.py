@@ -18,7 +18,7 @@ import optax
 
 from ._digits import HELD_OUT, SIDE, digit_classifier, digit_metrics, digits_system, load_digits
 from ._regularizers import GradientPenalty
-from ._repro_nk import _plt, _save
+from ._repro_nk import _plt, _save, snapshot_grid
 from ._reproduce import Section, register
 from ._spectra import rightmost_eigenvalues
 from ._train import train
@@ -188,22 +188,12 @@ def _tile(images, cols=8, pad=1):
 
 def _figures(numbers, snaps, out: Path):
     plt = _plt()
-    labels = list(snaps)
-    n_cols = min(5, len(next(iter(snaps.values()))[1]))
-    fig, axes = plt.subplots(len(labels), n_cols, figsize=(2.4 * n_cols, 2.5 * len(labels)),
-                             squeeze=False)
-    for r, label in enumerate(labels):
-        ts, samples = snaps[label]
-        for c, i in enumerate(np.linspace(0, len(samples) - 1, n_cols).round().astype(int)):
-            ax = axes[r, c]
-            ax.imshow(_tile(samples[i]), cmap="gray_r", vmin=-1, vmax=1, interpolation="nearest")
-            ax.set(xticks=[], yticks=[])
-            if r == 0:
-                ax.set_title(f"iteration {ts[i]}")
-            if c == 0:
-                ax.set_ylabel(label, fontsize=8)
-    fig.suptitle("Generated digits (64 fixed latent samples per grid)")
-    fig.tight_layout()
+
+    def draw(ax, images):
+        ax.imshow(_tile(images), cmap="gray_r", vmin=-1, vmax=1, interpolation="nearest")
+
+    fig = snapshot_grid(snaps, draw, max_cols=5, size=2.45,
+                        title="Generated digits (64 fixed latent samples per grid)")
     f1 = _save(fig, out, "digits_samples.png")
 
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))

@@ -35,6 +35,29 @@ def _save(fig, out: Path, name: str) -> str:
     return name
 
 
+def snapshot_grid(snaps, draw, *, max_cols, size, title):
+    """A figure with one row per method and `max_cols` evenly chosen snapshots per row;
+    `snaps[label] = (iterations, samples)`, `draw(ax, sample)` draws one panel."""
+    plt = _plt()
+    labels = list(snaps)
+    n_cols = min(max_cols, len(next(iter(snaps.values()))[1]))
+    fig, axes = plt.subplots(len(labels), n_cols, figsize=(size * n_cols, size * len(labels)),
+                             squeeze=False)
+    for r, label in enumerate(labels):
+        ts, samples = snaps[label]
+        for c, i in enumerate(np.linspace(0, len(samples) - 1, n_cols).round().astype(int)):
+            ax = axes[r, c]
+            draw(ax, samples[i])
+            ax.set(xticks=[], yticks=[])
+            if r == 0:
+                ax.set_title(f"iteration {int(ts[i])}")
+            if c == 0:
+                ax.set_ylabel(label, fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 # ------------------------------------------------------------------ nk-stability-table
 def stability_rows(etas=ETAS, losses=("gan", "wgan", "nsgan")):
     """Verdict, spectral abscissa, assumptions, Lemma bounds and largest stable step for

@@ -12,7 +12,7 @@ import optax
 from . import systems
 from ._metrics import mode_coverage
 from ._regularizers import GradientPenalty, Unrolled
-from ._repro_nk import _plt, _save
+from ._repro_nk import _plt, _save, snapshot_grid
 from ._reproduce import Section, register
 from ._spectra import rightmost_eigenvalues
 from ._train import train
@@ -104,25 +104,15 @@ def verdict_ring(numbers):
 
 def _figures(numbers, snaps, centers, out: Path):
     plt = _plt()
-    labels = list(snaps)
-    n_cols = min(6, len(next(iter(snaps.values()))[1]))
-    fig, axes = plt.subplots(len(labels), n_cols, figsize=(2.6 * n_cols, 2.6 * len(labels)), squeeze=False)
-    for r, label in enumerate(labels):
-        ts, samples = snaps[label]
-        idx = np.linspace(0, len(samples) - 1, n_cols).round().astype(int)
-        for c, i in enumerate(idx):
-            ax = axes[r, c]
-            x = samples[i]
-            ok = np.all(np.isfinite(x), axis=1)
-            ax.scatter(x[ok, 0], x[ok, 1], s=1, alpha=0.3)
-            ax.scatter(centers[:, 0], centers[:, 1], c="red", marker="x", s=20)
-            ax.set(xlim=(-3, 3), ylim=(-3, 3), xticks=[], yticks=[])
-            if r == 0:
-                ax.set_title(f"iteration {int(ts[i])}")
-            if c == 0:
-                ax.set_ylabel(label, fontsize=8)
-    fig.suptitle("Generated samples (blue) and the 8 modes (red)")
-    fig.tight_layout()
+
+    def draw(ax, x):
+        ok = np.all(np.isfinite(x), axis=1)
+        ax.scatter(x[ok, 0], x[ok, 1], s=1, alpha=0.3)
+        ax.scatter(centers[:, 0], centers[:, 1], c="red", marker="x", s=20)
+        ax.set(xlim=(-3, 3), ylim=(-3, 3))
+
+    fig = snapshot_grid(snaps, draw, max_cols=6, size=2.6,
+                        title="Generated samples (blue) and the 8 modes (red)")
     f1 = _save(fig, out, "ring_samples.png")
 
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))

@@ -18,7 +18,8 @@ from ._simulate import simulate, tree_distance, tree_norm
 
 QUICK = dict(directions=12, slice_n=12, rtol=1e-8, tol_frac=1 / 32, ring=False,
              slices=("lq-wgan",),
-             etas={"lq-gan": (0.0, 0.5), "lq-wgan": (0.0, 0.5), "two-gaussians": (0.0, 5.0)})
+             etas={"lq-gan": (0.0, 0.5), "lq-wgan": (0.0, 0.5), "dirac-gan": (0.0, 0.5),
+                   "two-gaussians": (0.0, 5.0)})
 FULL = dict(directions=64, slice_n=41, rtol=1e-8, tol_frac=1 / 256, ring=True,
             slices=("lq-wgan", "dirac-gan"),
             etas={"lq-gan": (0.0, 0.1, 0.25, 0.5, 1.0, 2.0),
@@ -211,7 +212,7 @@ def roa(out: Path, quick: bool) -> Section:
     ok, reason = verdict_roa(numbers)
     figs = _figures(curves, slices, out)
     mode = (f"quick: {cfg['directions']} directions, bisection to r_max/32, η ∈ {{0, one "
-            "value}, LQ GAN / WGAN and two Gaussians only (no Dirac-GAN, no ring)" if quick else
+            "value}, LQ GAN / WGAN, Dirac-GAN and two Gaussians (no ring)" if quick else
             f"full: {cfg['directions']} directions, bisection to r_max/256, rtol 1e-8, "
             "ring (width 3, latent 2, 16 samples) where a stable equilibrium is found")
     return Section(
