@@ -14,7 +14,8 @@ from gdgan._reproduce import REPRODUCTIONS, reproduce, reproductions
 
 def test_registry_lists_every_reproduction():
     names = reproductions()
-    for name in ("nk-stability-table", "nk-lq", "nk-uniform", "dirac-stabilizers"):
+    for name in ("nk-stability-table", "nk-lq", "nk-uniform", "dirac-stabilizers", "nk-ring",
+                 "li-madry", "roa", "stochastic", "digits"):
         assert name in names
     with pytest.raises(ValueError, match="name: expected one of"):
         reproduce("nope")

@@ -194,3 +194,18 @@ def test_argument_errors(key):
     with pytest.raises(ValueError, match="burn_in: expected a fraction"):
         empirical_covariance({"disc": jnp.zeros((2, 10)), "gen": jnp.zeros((2, 10))},
                              burn_in=1.0)
+
+
+def test_sgd_paths_equal_train_iterates():
+    """`sgd_paths` (vmapped over configurations) is `gdgan.train` with `optax.sgd(α)` and
+    minibatches of b = b_max, iterate for iterate (same key schedule)."""
+    import optax
+
+    s = gdgan.systems.get("lq", loss="gan")
+    key = jax.random.PRNGKey(3)
+    out = gdgan.train(s.game, s.equilibrium, optax.sgd(0.05), 40, batch=4, key=key, stride=10,
+                      regularizers=[gdgan.GradientPenalty(0.5)])
+    ys = rs.sgd_paths(s.game, s.equilibrium, jnp.array([0.05]), jnp.array([4.0]), jnp.array([0.5]),
+                      key[None], 40, 10, 4)
+    for a, b in zip(jax.tree_util.tree_leaves(out.ys), jax.tree_util.tree_leaves(ys)):
+        np.testing.assert_allclose(b[0, 0], a[1:], rtol=1e-12, atol=1e-14)
