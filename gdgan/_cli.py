@@ -76,7 +76,9 @@ def build_system(name: str, loss: str | None, params: dict):
 def regularizers_from(args):
     from ._regularizers import GradientPenalty
 
-    return [GradientPenalty(args.eta)] if getattr(args, "eta", 0.0) else []
+    if not getattr(args, "eta", 0.0):
+        return []
+    return [GradientPenalty(args.eta, unbiased=bool(getattr(args, "unbiased_penalty", False)))]
 
 
 def emit(obj, as_json: bool, text: str):
@@ -403,7 +405,7 @@ def cmd_train(args):
         "command": "train", "system": args.system, "loss": sys_.params.get("loss"),
         "eta": args.eta, "n": int(sys_.n), "y0": _state_dict(y0),
         "optimizer": args.optimizer, "lr": args.lr, "steps": args.steps, "order": args.order,
-        "disc_steps": args.disc_steps, "batch": args.batch,
+        "disc_steps": args.disc_steps, "batch": args.batch, "unbiased_penalty": args.unbiased_penalty,
         "outcome": str(out.outcome_name), "final_distance": _num(out.distance),
         "residual": _num(out.residual), "final_grad_norm_disc": _num(out.grad_norm_disc[-1]),
         "final_grad_norm_gen": _num(out.grad_norm_gen[-1]), "final_value": _num(out.value[-1]),
@@ -714,6 +716,9 @@ def make_parser() -> argparse.ArgumentParser:
                     help="discriminator steps per generator step (alternating)")
     sp.add_argument("--batch", type=positive_int("--batch"), default=None,
                     help="fresh minibatches of this size (default: exact expectation)")
+    sp.add_argument("--unbiased-penalty", action="store_true",
+                    help="with --batch and --eta: the unbiased minibatch estimate of the penalty "
+                         "(the plug-in one is biased by tr Σ_D / b)")
     sp.add_argument("--seed", type=int, default=0, help="minibatch PRNG seed")
     sp.add_argument("--stride", type=positive_int("--stride"), default=None,
                     help="keep every k-th iterate (default: steps // 1000)")
