@@ -19,6 +19,7 @@ from ._basin import BasinSlice as BasinSlice
 from ._basin import LyapunovCertificate as LyapunovCertificate
 from ._basin import basin_radius as basin_radius
 from ._basin import basin_slice as basin_slice
+from ._basin import default_horizon as default_horizon
 from ._basin import lyapunov_certificate as lyapunov_certificate
 from ._digits import digit_classifier as digit_classifier
 from ._digits import digit_metrics as digit_metrics

@@ -130,6 +130,26 @@ def _run(field, y_star, points, args, opt, chunk_size):
     return [np.concatenate(parts) for parts in zip(*outs)]
 
 
+def default_horizon(field, y_star, reach, converge_tol, args=None):
+    r"""A horizon long enough for the slowest linear mode at `y_star` to shrink a deviation
+    of size `reach` until $\|h\| <$ `converge_tol`: $t_1 = 3\ln(\mathrm{reach}\,(1 +
+    |λ|_{max}) / \mathrm{tol}) / μ$ with $μ = -\max\mathrm{Re}\,λ(J)$, clipped to
+    $[100, 10^4]$; 100 when `y_star` is not exponentially stable (dense spectrum up to
+    n = 1 000, else matrix-free)."""
+    v = ravel_pytree(eqx.filter(y_star, eqx.is_inexact_array))[0]
+    if v.size <= 1000:
+        lam = np.linalg.eigvals(np.asarray(jacobian(field, y_star, args=args)))
+    else:
+        from ._spectra import rightmost_eigenvalues
+
+        lam = np.asarray(rightmost_eigenvalues(field, y_star, k=2, tol=1e-6, args=args).eigenvalues)
+    mu = -float(np.max(lam.real))
+    if not mu > 1e-12:
+        return 100.0
+    t1 = 3.0 * math.log(max(reach * (1.0 + float(np.max(np.abs(lam)))) / converge_tol, math.e)) / mu
+    return float(min(max(t1, 100.0), 1e4))
+
+
 def _options(owner, *, t1, converge_tol, near_tol, diverge_norm, rtol, atol, max_steps,
              distance, scale):
     t1 = _positive(owner, "t1", t1)
@@ -160,7 +180,8 @@ class BasinRadius:
     - `directions` `(k, n)`: the unit directions in flattened-state space;
     - `hit_r_max` `(k,)`: the run from $y^* + r_{max} d$ converged, so the radius is only a
       lower bound;
-    - `r_max`, `tol`, `iterations`: the bisection's range, bracket width and step count.
+    - `r_max`, `tol`, `iterations`: the bisection's range, bracket width and step count;
+    - `min`, `median`, `max`, `mean` of the radii, and `summary()` with all of them.
     """
 
     radii: np.ndarray
@@ -170,6 +191,11 @@ class BasinRadius:
     r_max: float
     tol: float
     iterations: int
+
+    min = property(lambda self: float(np.min(self.radii)))
+    median = property(lambda self: float(np.median(self.radii)))
+    max = property(lambda self: float(np.max(self.radii)))
+    mean = property(lambda self: float(np.mean(self.radii)))
 
     def summary(self) -> dict:
         """`{"min", "median", "max", "mean", "hit_r_max", "n_directions"}` (floats;
@@ -188,7 +214,7 @@ def basin_radius(
     r_max,
     key=None,
     tol=None,
-    t1=100.0,
+    t1=None,
     converge_tol=1e-6,
     near_tol=1e-3,
     diverge_norm=None,
@@ -221,7 +247,9 @@ def basin_radius(
       default `jax.random.PRNGKey(0)`) or a `(k, n)` array of directions (normalised);
     - `r_max`: the largest radius tested; `tol`: the bisection's bracket width (absolute,
       default `r_max / 256`);
-    - `t1`, `converge_tol`, `near_tol`, `diverge_norm` (default $10^3(1 + \|y^*\| +
+    - `t1`: the horizon (default `default_horizon`: long enough for the slowest linear mode
+      at `y_star` to decay from `r_max`; a too-short horizon shrinks the radius);
+    - `converge_tol`, `near_tol`, `diverge_norm` (default $10^3(1 + \|y^*\| +
       r_{max})$), `rtol`, `atol`, `max_steps`: the simulation and the in-basin test (keep
       `rtol`, `atol` well below `converge_tol`: near $y^*$ an adaptive solver's error
       keeps $\|h\|$ at about the tolerance, and the run never counts as converged);
@@ -254,6 +282,8 @@ def basin_radius(
         d = _unit_rows(owner, "directions", d, n)
     else:
         d = _unit_rows(owner, "directions", directions, n)
+    if t1 is None:
+        t1 = default_horizon(field, y_star, r_max, _positive(owner, "converge_tol", converge_tol), args)
     opt = _options(owner, t1=t1, converge_tol=converge_tol, near_tol=near_tol,
                    diverge_norm=diverge_norm, rtol=rtol, atol=atol, max_steps=max_steps,
                    distance=distance, scale=float(np.linalg.norm(v_star)) + r_max)
@@ -318,7 +348,7 @@ def basin_slice(
     *,
     extent=1.0,
     n=41,
-    t1=100.0,
+    t1=None,
     converge_tol=1e-6,
     near_tol=1e-3,
     diverge_norm=None,
@@ -369,6 +399,9 @@ def basin_slice(
                          f"b_min, b_max) with min < max, got {extent!r}")
     n = _positive(owner, "n", n, integer=True)
     chunk_size = _positive(owner, "chunk_size", chunk_size, integer=True, allow_none=True)
+    if t1 is None:
+        t1 = default_horizon(field, y_star, float(np.max(np.abs(ext))) * math.sqrt(2),
+                             _positive(owner, "converge_tol", converge_tol), args)
     opt = _options(owner, t1=t1, converge_tol=converge_tol, near_tol=near_tol,
                    diverge_norm=diverge_norm, rtol=rtol, atol=atol, max_steps=max_steps,
                    distance=distance,

@@ -35,11 +35,11 @@ def _generator_distance(y, y_star):
     return tree_distance(y["gen"], y_star["gen"])
 
 
-# label -> (system, r_max, t1, distance, slice plane labels)
+# label -> (system, r_max, t1 (None: `default_horizon` per η), distance, slice plane labels)
 SYSTEMS = {
-    "lq-gan": (lambda: systems.get("lq", loss="gan"), 4.0, 100.0, None, ("w", "a")),
-    "lq-wgan": (lambda: systems.get("lq", loss="wgan"), 4.0, 100.0, None, ("w", "a")),
-    "dirac-gan": (lambda: systems.get("dirac", loss="gan"), 8.0, 200.0, None, ("ψ", "θ")),
+    "lq-gan": (lambda: systems.get("lq", loss="gan"), 4.0, None, None, ("w", "a")),
+    "lq-wgan": (lambda: systems.get("lq", loss="wgan"), 4.0, None, None, ("w", "a")),
+    "dirac-gan": (lambda: systems.get("dirac", loss="gan"), 8.0, None, None, ("ψ", "θ")),
     "two-gaussians": (lambda: systems.get("two_gaussians"), 2.0, 300.0, _generator_distance,
                       ("l₁", "l₂")),
 }
@@ -224,7 +224,8 @@ def roa(out: Path, quick: bool) -> Section:
         "r ∈ [0, r_max] of 'simulate converges (‖h‖ < 1e-6) within t1 and ends within 1e-3 of "
         "y*' (two Gaussians: of the generator μ*, the discriminator equilibria form a "
         "continuum); radii reaching r_max are lower bounds. Lyapunov certificates from "
-        f"JᵀP + PJ = −I on a dense shell sample. LQ and Dirac: r_max 4 and 8, t1 100 and 200; "
+        f"JᵀP + PJ = −I on a dense shell sample. LQ and Dirac: r_max 4 and 8, t1 from the "
+        "linearisation (gdgan.default_horizon: the slowest mode decays from r_max, at least 100); "
         f"two Gaussians r_max 2, t1 300. Mode {mode}.",
         _json(numbers), ok, reason, figures=figs, table=_table(numbers),
     )

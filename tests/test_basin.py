@@ -176,3 +176,27 @@ def test_argument_errors():
         lyapunov_certificate(ring.field(), ring.init)
     with pytest.raises(ValueError, match="`margin` must be in"):
         lyapunov_certificate(disk, ORIGIN, margin=1.5)
+
+
+def test_default_horizon_follows_the_slowest_mode():
+    r"""Dirac-GAN with the penalty η = 0.5: λ² + 2ηf'(0)²λ + f'(0)² = 0 with f'(0) = 1/2 gives
+    λ = −1/8 ± i√(15)/8, a slow spiral. A fixed t1 = 100 is too short for starts 0.6 away
+    (not yet within converge_tol), so the radius collapses to ≈ 0.5; the default horizon,
+    3 ln(r_max (1 + |λ|) / tol) / (1/8) ≈ 360, sees the whole disk of radius 2 converge —
+    as a 2 000-unit simulation from every tested point confirms."""
+    from gdgan._basin import default_horizon
+
+    s = gdgan.systems.get("dirac", loss="gan")
+    f = s.field(gdgan.GradientPenalty(0.5))
+    lam = -1 / 8 + 1j * np.sqrt(15) / 8
+    expected = 3 * np.log(2.0 * (1 + abs(lam)) / 1e-6) / (1 / 8)
+    assert default_horizon(f, s.equilibrium, 2.0, 1e-6) == pytest.approx(expected, rel=1e-9)
+    d = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 1.0], [1.0, 1.0]])
+    short = basin_radius(f, s.equilibrium, directions=d, r_max=2.0, t1=100.0, chunk_size=4)
+    auto = basin_radius(f, s.equilibrium, directions=d, r_max=2.0, chunk_size=4)
+    assert short.max < 1.0 and auto.min == 2.0 and auto.hit_r_max.all()
+    for row in auto.directions:
+        y0 = {"disc": {"psi": jnp.array(2.0 * row[0])}, "gen": {"theta": jnp.array(2.0 * row[1])}}
+        out = gdgan.simulate(f, y0, 2000.0, y_star=s.equilibrium, converge_tol=1e-6, rtol=1e-8,
+                             atol=1e-8)
+        assert out.outcome == gdgan.Outcome.converged and out.distance < 1e-3
