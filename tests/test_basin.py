@@ -121,6 +121,12 @@ def test_verdict_roa_both_ways():
     centre["systems"]["lq-wgan"]["rows"][1].update(min=0.0, median=0.0, max=0.0)
     ok, reason = roa.verdict_roa(centre)
     assert not ok and "leaves the radius" in reason
+    typical = good_numbers()  # a marginal point may attract a few directions, not most
+    typical["systems"]["lq-wgan"]["rows"][0].update(max=2.0)
+    assert roa.verdict_roa(typical)[0]
+    typical["systems"]["lq-wgan"]["rows"][0].update(median=1.0, max=2.0)
+    ok, reason = roa.verdict_roa(typical)
+    assert not ok and "marginal at η = 0 but median radius" in reason
     leak = good_numbers()
     leak["systems"]["lq-gan"]["rows"][1]["certificate_inside_sampled_basin"] = False
     assert not roa.verdict_roa(leak)[0]
