@@ -19,4 +19,5 @@ def test_notebook_runs_in_smoke_mode(path, tmp_path):
 
 
 def test_there_are_notebooks():
-    assert {p.stem for p in NOTEBOOKS} >= {"quickstart", "nagarajan_kolter", "li_madry", "own_networks"}
+    assert {p.stem for p in NOTEBOOKS} >= {"quickstart", "nagarajan_kolter", "li_madry", "own_networks",
+                                          "beyond_the_papers"}
