@@ -270,7 +270,7 @@ def stochastic(out: Path, quick: bool) -> Section:
         lrs, batches = (0.1, 0.3, 1.0), (2, 8)
     else:
         # 64 paths × 8 000 steps for 63 configurations (the SDE with exact Gaussian
-        # increments, as quick mode): about 10 minutes on 2 cores
+        # increments, as quick mode): 15 minutes on 2 cores
         run = dict(paths=64, steps=8000, stride=8)
         cov_cfg = dict(sde_paths=32, n_samples=4096, brownian="increments")
         configs = [(a, b, e, u) for (e, u) in ((0.0, False), (0.5, False), (0.5, True))
