@@ -11,7 +11,7 @@ import numpy as np
 import optax
 
 from . import systems
-from ._analysis import assumptions, enum_name, stability
+from ._analysis import assumptions, stability
 from ._regularizers import R1, R2, WGANGP, Consensus, GradientPenalty, TimeScale
 from ._reproduce import Section, register
 from ._simulate import outcome_name, simulate, tree_distance

@@ -567,7 +567,7 @@ def sweep(
     probe_points = [first] + [{**first, k: v[i]} for k, v in grid.items()
                               for i in sorted({len(v) // 2, len(v) - 1} - {0})]
     for p in probe_points:
-        pr = spec.problem({k: jnp.asarray(x) for k, x in p.items()})
+        spec.problem({k: jnp.asarray(x) for k, x in p.items()})  # bad values fail here, early
     pr0 = spec.problem({k: jnp.asarray(x) for k, x in first.items()})
     if discrete and pr0.game is None:
         raise TypeError("make: discrete-time sweeps need a gdgan.vector_field(game, ...) or a "

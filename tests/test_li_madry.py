@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-import gdgan
 from gdgan import li_madry as lm
 
 MU_STAR = jnp.array([-0.5, 0.5])
