@@ -150,10 +150,14 @@ def default_horizon(field, y_star, reach, converge_tol, args=None):
     return float(min(max(t1, 100.0), 1e4))
 
 
-def _options(owner, *, t1, converge_tol, near_tol, diverge_norm, rtol, atol, max_steps,
-             distance, scale):
-    t1 = _positive(owner, "t1", t1)
+def _options(owner, field, y_star, args, *, reach, t1, converge_tol, near_tol, diverge_norm,
+             rtol, atol, max_steps, distance, scale):
+    """Checked simulation options; `t1=None` becomes `default_horizon` for deviations of
+    size `reach`."""
     converge_tol = _positive(owner, "converge_tol", converge_tol)
+    if t1 is None:
+        t1 = default_horizon(field, y_star, reach, converge_tol, args)
+    t1 = _positive(owner, "t1", t1)
     near_tol = _positive(owner, "near_tol", near_tol)
     rtol, atol = _positive(owner, "rtol", rtol), _positive(owner, "atol", atol)
     max_steps = _positive(owner, "max_steps", max_steps, integer=True)
@@ -282,10 +286,8 @@ def basin_radius(
         d = _unit_rows(owner, "directions", d, n)
     else:
         d = _unit_rows(owner, "directions", directions, n)
-    if t1 is None:
-        t1 = default_horizon(field, y_star, r_max, _positive(owner, "converge_tol", converge_tol), args)
-    opt = _options(owner, t1=t1, converge_tol=converge_tol, near_tol=near_tol,
-                   diverge_norm=diverge_norm, rtol=rtol, atol=atol, max_steps=max_steps,
+    opt = _options(owner, field, y_star, args, reach=r_max, t1=t1, converge_tol=converge_tol,
+                   near_tol=near_tol, diverge_norm=diverge_norm, rtol=rtol, atol=atol, max_steps=max_steps,
                    distance=distance, scale=float(np.linalg.norm(v_star)) + r_max)
 
     def inside(r):
@@ -399,10 +401,8 @@ def basin_slice(
                          f"b_min, b_max) with min < max, got {extent!r}")
     n = _positive(owner, "n", n, integer=True)
     chunk_size = _positive(owner, "chunk_size", chunk_size, integer=True, allow_none=True)
-    if t1 is None:
-        t1 = default_horizon(field, y_star, float(np.max(np.abs(ext))) * math.sqrt(2),
-                             _positive(owner, "converge_tol", converge_tol), args)
-    opt = _options(owner, t1=t1, converge_tol=converge_tol, near_tol=near_tol,
+    opt = _options(owner, field, y_star, args, reach=float(np.max(np.abs(ext))) * math.sqrt(2),
+                   t1=t1, converge_tol=converge_tol, near_tol=near_tol,
                    diverge_norm=diverge_norm, rtol=rtol, atol=atol, max_steps=max_steps,
                    distance=distance,
                    scale=float(np.linalg.norm(v_star)) + float(np.max(np.abs(ext))) * 2)
