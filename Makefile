@@ -4,7 +4,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= gdgan-out
 
-.PHONY: install demo test clean
+.PHONY: install demo test lint clean
+
+# Compiled XLA programs persist between runs (and are shared with subprocesses).
+export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.jax-cache
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +19,12 @@ install: $(BIN)/python
 demo: install
 	$(BIN)/gdgan reproduce all --quick --jobs 2 --out $(OUT)
 
-test: install
-	$(BIN)/python -m pytest -n 2 -q
+lint: install
+	$(BIN)/ruff check gdgan tests benchmarks
+	$(BIN)/ruff format --check gdgan tests benchmarks
+
+test: install lint
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache
+	rm -rf $(VENV) $(OUT) .pytest_cache .jax-cache

@@ -12,15 +12,19 @@ import argparse
 import json
 import sys
 
-from gdgan._bench_spectra import bench, table
+from gdgan._cli._bench import bench, table
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--kind", choices=["jacobian", "eig", "both"], default="both")
     p.add_argument("--sizes", type=int, nargs="+", default=[500, 2000, 8000, 16000])
-    p.add_argument("--mf-sizes", nargs="*", default=["preset", "100000", "1000000"],
-                   help="matrix-free-only eigenvalue runs: n or 'preset' (the authors' ring)")
+    p.add_argument(
+        "--mf-sizes",
+        nargs="*",
+        default=["preset", "100000", "1000000"],
+        help="matrix-free-only eigenvalue runs: n or 'preset' (the authors' ring)",
+    )
     p.add_argument("--methods", nargs="+", default=None)
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--timeout", type=int, default=1200, help="seconds per child process")
@@ -30,12 +34,19 @@ def main(argv=None):
     a = p.parse_args(argv)
     if a.quick:
         a.sizes, a.mf_sizes, a.repeats = [500, 2000], ["preset"], 1
-    say = (lambda r: print(json.dumps(r), file=sys.stderr, flush=True))
+    say = lambda r: print(json.dumps(r), file=sys.stderr, flush=True)
     rows = []
-    for kind in (["jacobian", "eig"] if a.kind == "both" else [a.kind]):
-        rows += bench(kind, a.sizes, methods=a.methods, repeats=a.repeats, timeout=a.timeout,
-                      max_dense_eig=a.max_dense_eig,
-                      extra_mf=a.mf_sizes if kind == "eig" else (), progress=say)
+    for kind in ["jacobian", "eig"] if a.kind == "both" else [a.kind]:
+        rows += bench(
+            kind,
+            a.sizes,
+            methods=a.methods,
+            repeats=a.repeats,
+            timeout=a.timeout,
+            max_dense_eig=a.max_dense_eig,
+            extra_mf=a.mf_sizes if kind == "eig" else (),
+            progress=say,
+        )
     print(json.dumps({"rows": rows}) if a.json else table(rows))
 
 

@@ -127,10 +127,16 @@ def method_scipy(f, Y0, cap):
 
 def diffrax_solve(f, y0):
     return diffrax.diffeqsolve(
-        diffrax.ODETerm(f), diffrax.Tsit5(), 0.0, T1, None, y0,
+        diffrax.ODETerm(f),
+        diffrax.Tsit5(),
+        0.0,
+        T1,
+        None,
+        y0,
         saveat=diffrax.SaveAt(t1=True),
         stepsize_controller=diffrax.PIDController(rtol=RTOL, atol=ATOL),
-        max_steps=100_000, throw=False,
+        max_steps=100_000,
+        throw=False,
     ).ys[-1]
 
 
@@ -199,8 +205,15 @@ def method_gdgan(name, Y0, mode):
     system, _ = SYSTEMS[name]
     _, unravel = ravel_pytree(system.equilibrium)
     inits = jax.vmap(unravel)(jnp.asarray(Y0))
-    kw = dict(regularizers=REGS[name], inits=inits, t1=T1, rtol=RTOL, atol=ATOL, mode=mode,
-              chunk_size=max(len(Y0), 1))
+    kw = dict(
+        regularizers=REGS[name],
+        inits=inits,
+        t1=T1,
+        rtol=RTOL,
+        atol=ATOL,
+        mode=mode,
+        chunk_size=max(len(Y0), 1),
+    )
     gdgan.sweep(MAKES[name], **kw)  # compile
     start = time.perf_counter()
     res = gdgan.sweep(MAKES[name], **kw)
@@ -211,8 +224,19 @@ def reference(f, Y0):
     from scipy.integrate import solve_ivp
 
     jf = jax.jit(f)
-    return np.stack([solve_ivp(lambda t, y: np.asarray(jf(t, y)), (0.0, T1), y, method="DOP853",
-                               rtol=1e-13, atol=1e-13).y[:, -1] for y in Y0])
+    return np.stack(
+        [
+            solve_ivp(
+                lambda t, y: np.asarray(jf(t, y)),
+                (0.0, T1),
+                y,
+                method="DOP853",
+                rtol=1e-13,
+                atol=1e-13,
+            ).y[:, -1]
+            for y in Y0
+        ]
+    )
 
 
 # -- driver -------------------------------------------------------------------------------
@@ -250,32 +274,46 @@ def run(sizes, cap, repeats, systems):
                 (secs, n, out), mib = best
                 k = min(4, len(out))
                 err = float(np.max(np.abs(np.asarray(out)[:k] - ref[:k])))
-                rows.append({"system": name, "batch": B, "method": label,
-                             "traj_per_s": n / secs, "extrapolated": n < B,
-                             "seconds": secs * B / n, "max_err": err, "peak_mib": mib})
-                print(f"{name:<16} B={B:<7} {label:<15} {n / secs:>12.1f} traj/s"
-                      f"{'*' if n < B else ' '}  err {err:.1e}  mem {mib:7.1f} MiB",
-                      file=sys.stderr, flush=True)
+                rows.append(
+                    {
+                        "system": name,
+                        "batch": B,
+                        "method": label,
+                        "traj_per_s": n / secs,
+                        "extrapolated": n < B,
+                        "seconds": secs * B / n,
+                        "max_err": err,
+                        "peak_mib": mib,
+                    }
+                )
+                print(
+                    f"{name:<16} B={B:<7} {label:<15} {n / secs:>12.1f} traj/s"
+                    f"{'*' if n < B else ' '}  err {err:.1e}  mem {mib:7.1f} MiB",
+                    file=sys.stderr,
+                    flush=True,
+                )
     return rows, torch_msg
 
 
 def table(rows, torch_msg):
     methods = list(dict.fromkeys(r["method"] for r in rows))
-    lines = ["| system | B | " + " | ".join(methods) + " |",
-             "|---|---:|" + "---:|" * len(methods)]
+    lines = ["| system | B | " + " | ".join(methods) + " |", "|---|---:|" + "---:|" * len(methods)]
     keyed = {(r["system"], r["batch"], r["method"]): r for r in rows}
     for sys_, B in dict.fromkeys((r["system"], r["batch"]) for r in rows):
         cells = []
         for m in methods:
             r = keyed.get((sys_, B, m))
-            cells.append("—" if r is None else
-                         f"{r['traj_per_s']:,.0f}{'*' if r['extrapolated'] else ''}")
+            cells.append(
+                "—" if r is None else f"{r['traj_per_s']:,.0f}{'*' if r['extrapolated'] else ''}"
+            )
         lines.append(f"| {sys_} | {B} | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append("traj/s (* = extrapolated from --cap trajectories). Errors and peak memory:")
     for r in rows:
-        lines.append(f"  {r['system']:<16} B={r['batch']:<7} {r['method']:<15} "
-                     f"err {r['max_err']:.1e}  peak +{r['peak_mib']:.1f} MiB")
+        lines.append(
+            f"  {r['system']:<16} B={r['batch']:<7} {r['method']:<15} "
+            f"err {r['max_err']:.1e}  peak +{r['peak_mib']:.1f} MiB"
+        )
     if torch_msg:
         lines.append(torch_msg)
     return "\n".join(lines)
@@ -286,8 +324,12 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="batch sizes 1, 10, 100 only")
     ap.add_argument("--full", action="store_true", help="add batch size 1e5 (slow)")
     ap.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    ap.add_argument("--cap", type=int, default=20,
-                    help="most trajectories timed for the Python-loop methods (a), (b)")
+    ap.add_argument(
+        "--cap",
+        type=int,
+        default=20,
+        help="most trajectories timed for the Python-loop methods (a), (b)",
+    )
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--system", choices=list(SYSTEMS), action="append")
     args = ap.parse_args(argv)
@@ -296,9 +338,18 @@ def main(argv=None):
         sizes.append(100_000)
     rows, torch_msg = run(sizes, args.cap, args.repeats, args.system or list(SYSTEMS))
     if args.json:
-        print(json.dumps({"rtol": RTOL, "atol": ATOL, "t1": T1, "rows": rows,
-                          "devices": [str(d) for d in jax.devices()],
-                          "note": torch_msg}))
+        print(
+            json.dumps(
+                {
+                    "rtol": RTOL,
+                    "atol": ATOL,
+                    "t1": T1,
+                    "rows": rows,
+                    "devices": [str(d) for d in jax.devices()],
+                    "note": torch_msg,
+                }
+            )
+        )
     else:
         print(table(rows, torch_msg))
 

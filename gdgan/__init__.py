@@ -1,6 +1,7 @@
 """gdgan: GAN training dynamics as continuous-time dynamical systems, in JAX."""
 
 from . import li_madry as li_madry
+from . import plot as plot  # noqa: E402  (matplotlib is imported inside its functions)
 from . import systems as systems
 from ._analysis import Assumptions as Assumptions
 from ._analysis import StabilityReport as StabilityReport
@@ -8,12 +9,6 @@ from ._analysis import Verdict as Verdict
 from ._analysis import assumptions as assumptions
 from ._analysis import jacobian as jacobian
 from ._analysis import stability as stability
-from ._spectra import Eigenvalues as Eigenvalues
-from ._spectra import max_stable_step as max_stable_step
-from ._spectra import rightmost_eigenvalues as rightmost_eigenvalues
-from ._spectra import spectra_along as spectra_along
-from ._spectra import spectral_abscissa as spectral_abscissa
-from ._spectra import update_spectral_radius as update_spectral_radius
 from ._basin import BasinRadius as BasinRadius
 from ._basin import BasinSlice as BasinSlice
 from ._basin import LyapunovCertificate as LyapunovCertificate
@@ -21,10 +16,6 @@ from ._basin import basin_radius as basin_radius
 from ._basin import basin_slice as basin_slice
 from ._basin import default_horizon as default_horizon
 from ._basin import lyapunov_certificate as lyapunov_certificate
-from ._digits import digit_classifier as digit_classifier
-from ._digits import digit_metrics as digit_metrics
-from ._digits import digits_system as digits_system
-from ._digits import load_digits as load_digits
 from ._distributions import Dirac as Dirac
 from ._distributions import Distribution as Distribution
 from ._distributions import Empirical as Empirical
@@ -39,14 +30,13 @@ from ._field import vector_field as vector_field
 from ._game import Game as Game
 from ._game import ValueGame as ValueGame
 from ._losses import LOSSES as LOSSES
-from ._metrics import mode_coverage as mode_coverage
 from ._losses import Loss as Loss
+from ._regularizers import R1 as R1
+from ._regularizers import R2 as R2
 from ._regularizers import SGA as SGA
 from ._regularizers import WGANGP as WGANGP
 from ._regularizers import Consensus as Consensus
 from ._regularizers import GradientPenalty as GradientPenalty
-from ._regularizers import R1 as R1
-from ._regularizers import R2 as R2
 from ._regularizers import Regularizer as Regularizer
 from ._regularizers import TimeScale as TimeScale
 from ._regularizers import Unrolled as Unrolled
@@ -61,6 +51,12 @@ from ._sde import stationary_covariance as stationary_covariance
 from ._simulate import Outcome as Outcome
 from ._simulate import SimulateResult as SimulateResult
 from ._simulate import simulate as simulate
+from ._spectra import Eigenvalues as Eigenvalues
+from ._spectra import max_stable_step as max_stable_step
+from ._spectra import rightmost_eigenvalues as rightmost_eigenvalues
+from ._spectra import spectra_along as spectra_along
+from ._spectra import spectral_abscissa as spectral_abscissa
+from ._spectra import update_spectral_radius as update_spectral_radius
 from ._sweep import Box as Box
 from ._sweep import Lattice as Lattice
 from ._sweep import SweepResult as SweepResult
@@ -74,6 +70,10 @@ from ._train import discrete_stability as discrete_stability
 from ._train import extragradient as extragradient
 from ._train import train as train
 from ._train import update_jacobian as update_jacobian
-from . import plot as plot  # noqa: E402  (matplotlib is imported inside its functions)
+from .systems._digits import digit_classifier as digit_classifier
+from .systems._digits import digit_metrics as digit_metrics
+from .systems._digits import digits_system as digits_system
+from .systems._digits import load_digits as load_digits
+from .systems._metrics import mode_coverage as mode_coverage
 
 __version__ = "0.1.0"

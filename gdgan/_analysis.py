@@ -10,28 +10,19 @@ from jax.flatten_util import ravel_pytree
 
 from ._checks import check_finite_tree
 from ._game import Game, check_state
+from ._results import enum_name as enum_name
+from ._tree import flatten as flatten
 
 
 class Verdict(eqx.Enumeration):
     """Local stability of an equilibrium from the spectrum of $J = \\partial h/\\partial θ$."""
 
-    stable = (
-        "every eigenvalue has Re λ < -tol: the point is locally exponentially stable"
-    )
+    stable = "every eigenvalue has Re λ < -tol: the point is locally exponentially stable"
     marginal = (
         "the rightmost eigenvalues have |Re λ| <= tol: the linearisation is inconclusive "
         "(a centre, a limit cycle or sub-exponential convergence are possible)"
     )
     unstable = "some eigenvalue has Re λ > tol: the point is unstable"
-
-
-def enum_name(enum, item) -> str | np.ndarray:
-    """The member name(s) of an enumeration item, e.g. `"stable"` (vectorised)."""
-    names = list(enum._name_to_item)
-    values = np.asarray(item._value)
-    if values.ndim == 0:
-        return names[int(values)]
-    return np.vectorize(lambda v: names[v])(values)
 
 
 def verdict_from_max_real(max_real, tol):
@@ -40,32 +31,6 @@ def verdict_from_max_real(max_real, tol):
         Verdict.stable,
         Verdict.where(max_real > tol, Verdict.unstable, Verdict.marginal),
     )
-
-
-def flatten(field, y, t=0.0, args=None):
-    """`(f, v, unravel)` with `f(v)` the field on the flattened array leaves of `y`
-    (`ravel_pytree` order: "disc" first). Checks the state and the field's output."""
-    check_state(y)
-    params, static = eqx.partition(y, eqx.is_inexact_array)
-    v, unravel = ravel_pytree(params)
-
-    def tree_field(p):
-        return field(t, eqx.combine(p, static), args)
-
-    out = jax.eval_shape(tree_field, params)
-    shapes = lambda tree: jax.tree_util.tree_map(lambda a: tuple(a.shape), tree)  # noqa: E731
-    if jax.tree_util.tree_structure(out) != jax.tree_util.tree_structure(params) or shapes(
-        out
-    ) != shapes(params):
-        raise ValueError(
-            "field: must return the state's structure and shapes "
-            f"{shapes(params)}, got {shapes(out)}"
-        )
-
-    def f(vec):
-        return ravel_pytree(tree_field(unravel(vec)))[0]
-
-    return f, v, unravel
 
 
 DEFAULT_MEMORY_BUDGET = 1 << 30  # bytes of working memory beyond J, see `jacobian`
@@ -275,7 +240,9 @@ class Assumptions(eqx.Module):
 
     @property
     def realisable(self):
-        return jnp.maximum(self.field_residual, jnp.maximum(self.d_residual, self.moment_residual)) <= jnp.sqrt(self.tol)
+        return jnp.maximum(
+            self.field_residual, jnp.maximum(self.d_residual, self.moment_residual)
+        ) <= jnp.sqrt(self.tol)
 
     @property
     def holds(self):

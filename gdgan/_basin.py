@@ -46,8 +46,10 @@ def _positive(owner, name, value, *, integer=False, allow_none=False):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{owner}: `{name}` must be a positive integer, got {value!r}")
         return int(value)
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (
-        math.isfinite(value) and value > 0
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.number))
+        or not (math.isfinite(value) and value > 0)
     ):
         raise ValueError(f"{owner}: `{name}` must be a positive number, got {value!r}")
     return float(value)
@@ -70,8 +72,9 @@ def _unit_rows(owner, name, x, n):
     if a.ndim == 1:
         a = a[None]
     if a.ndim != 2 or a.shape[1] != n:
-        raise ValueError(f"{owner}: `{name}` must have shape (k, {n}) (flattened state), "
-                         f"got {np.shape(x)}")
+        raise ValueError(
+            f"{owner}: `{name}` must have shape (k, {n}) (flattened state), got {np.shape(x)}"
+        )
     norms = np.linalg.norm(a, axis=1)
     if not np.all(np.isfinite(a)) or np.any(norms == 0):
         raise ValueError(f"{owner}: `{name}` must be finite and non-zero, got {x!r}")
@@ -101,9 +104,19 @@ def _batch(field, y_star, points, args, opt: _Options):
     def one(p):
         y0 = eqx.combine(unravel(p), static)
         res = simulate(
-            field, y0, opt.t1, saveat=diffrax.SaveAt(t1=True), n_check=101,
-            rtol=opt.rtol, atol=opt.atol, max_steps=opt.max_steps, throw=False, args=args,
-            converge_tol=opt.converge_tol, diverge_norm=opt.diverge_norm, y_star=y_star,
+            field,
+            y0,
+            opt.t1,
+            saveat=diffrax.SaveAt(t1=True),
+            n_check=101,
+            rtol=opt.rtol,
+            atol=opt.atol,
+            max_steps=opt.max_steps,
+            throw=False,
+            args=args,
+            converge_tol=opt.converge_tol,
+            diverge_norm=opt.diverge_norm,
+            y_star=y_star,
         )
         converged = res.outcome == Outcome.converged
         inside = converged & (distance(res.y_final, y_star) < opt.near_tol)
@@ -121,7 +134,7 @@ def _run(field, y_star, points, args, opt, chunk_size):
     c = m if chunk_size is None else chunk_size
     outs = []
     for s in range(0, m, c):
-        block = points[s:s + c]
+        block = points[s : s + c]
         pad = c - block.shape[0]
         if pad:
             block = np.concatenate([block, np.repeat(block[-1:], pad, axis=0)])
@@ -150,8 +163,23 @@ def default_horizon(field, y_star, reach, converge_tol, args=None):
     return float(min(max(t1, 100.0), 1e4))
 
 
-def _options(owner, field, y_star, args, *, reach, t1, converge_tol, near_tol, diverge_norm,
-             rtol, atol, max_steps, distance, scale):
+def _options(
+    owner,
+    field,
+    y_star,
+    args,
+    *,
+    reach,
+    t1,
+    converge_tol,
+    near_tol,
+    diverge_norm,
+    rtol,
+    atol,
+    max_steps,
+    distance,
+    scale,
+):
     """Checked simulation options; `t1=None` becomes `default_horizon` for deviations of
     size `reach`."""
     converge_tol = _positive(owner, "converge_tol", converge_tol)
@@ -165,11 +193,20 @@ def _options(owner, field, y_star, args, *, reach, t1, converge_tol, near_tol, d
         diverge_norm = 1e3 * (1.0 + scale)
     diverge_norm = _positive(owner, "diverge_norm", diverge_norm)
     if distance is not None and not callable(distance):
-        raise TypeError(f"{owner}: `distance` must be a callable distance(y, y_star) or None, "
-                        f"got {distance!r}")
+        raise TypeError(
+            f"{owner}: `distance` must be a callable distance(y, y_star) or None, got {distance!r}"
+        )
     arr = lambda x: jnp.asarray(x, dtype=float)  # noqa: E731 - traced: new values reuse code
-    return _Options(arr(t1), arr(converge_tol), arr(near_tol), arr(diverge_norm), arr(rtol),
-                    arr(atol), max_steps, distance)
+    return _Options(
+        arr(t1),
+        arr(converge_tol),
+        arr(near_tol),
+        arr(diverge_norm),
+        arr(rtol),
+        arr(atol),
+        max_steps,
+        distance,
+    )
 
 
 # -- basin radius ------------------------------------------------------------------------
@@ -205,9 +242,14 @@ class BasinRadius:
         """`{"min", "median", "max", "mean", "hit_r_max", "n_directions"}` (floats;
         `hit_r_max` is the fraction of directions whose radius is only a lower bound)."""
         r = self.radii
-        return {"min": float(np.min(r)), "median": float(np.median(r)),
-                "max": float(np.max(r)), "mean": float(np.mean(r)),
-                "hit_r_max": float(np.mean(self.hit_r_max)), "n_directions": int(r.size)}
+        return {
+            "min": float(np.min(r)),
+            "median": float(np.median(r)),
+            "max": float(np.max(r)),
+            "mean": float(np.mean(r)),
+            "hit_r_max": float(np.mean(self.hit_r_max)),
+            "n_directions": int(r.size),
+        }
 
 
 def basin_radius(
@@ -286,9 +328,22 @@ def basin_radius(
         d = _unit_rows(owner, "directions", d, n)
     else:
         d = _unit_rows(owner, "directions", directions, n)
-    opt = _options(owner, field, y_star, args, reach=r_max, t1=t1, converge_tol=converge_tol,
-                   near_tol=near_tol, diverge_norm=diverge_norm, rtol=rtol, atol=atol, max_steps=max_steps,
-                   distance=distance, scale=float(np.linalg.norm(v_star)) + r_max)
+    opt = _options(
+        owner,
+        field,
+        y_star,
+        args,
+        reach=r_max,
+        t1=t1,
+        converge_tol=converge_tol,
+        near_tol=near_tol,
+        diverge_norm=diverge_norm,
+        rtol=rtol,
+        atol=atol,
+        max_steps=max_steps,
+        distance=distance,
+        scale=float(np.linalg.norm(v_star)) + r_max,
+    )
 
     def inside(r):
         return _run(field, y_star, v_star + r[:, None] * d, args, opt, chunk_size)[1]
@@ -307,8 +362,11 @@ def basin_radius(
         ok = inside(mid)
         lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
         if progress:
-            print(f"basin_radius: step {i + 1}/{iterations}, median radius in "
-                  f"[{np.median(lo):.4g}, {np.median(hi):.4g}]", file=sys.stderr)
+            print(
+                f"basin_radius: step {i + 1}/{iterations}, median radius in "
+                f"[{np.median(lo):.4g}, {np.median(hi):.4g}]",
+                file=sys.stderr,
+            )
     radii = np.where(hit, r_max, lo)
     upper = np.where(hit, np.inf, hi)
     return BasinRadius(radii, upper, d, hit, r_max, tol, iterations)
@@ -394,26 +452,50 @@ def basin_slice(
         e = _positive(owner, "extent", extent)
         extent = (-e, e, -e, e)
     ext = np.asarray(extent, dtype=float) if np.ndim(extent) == 1 else None
-    if ext is None or ext.shape != (4,) or not np.all(np.isfinite(ext)) or not (
-        ext[1] > ext[0] and ext[3] > ext[2]
+    if (
+        ext is None
+        or ext.shape != (4,)
+        or not np.all(np.isfinite(ext))
+        or not (ext[1] > ext[0] and ext[3] > ext[2])
     ):
-        raise ValueError(f"{owner}: `extent` must be a positive number or (a_min, a_max, "
-                         f"b_min, b_max) with min < max, got {extent!r}")
+        raise ValueError(
+            f"{owner}: `extent` must be a positive number or (a_min, a_max, "
+            f"b_min, b_max) with min < max, got {extent!r}"
+        )
     n = _positive(owner, "n", n, integer=True)
     chunk_size = _positive(owner, "chunk_size", chunk_size, integer=True, allow_none=True)
-    opt = _options(owner, field, y_star, args, reach=float(np.max(np.abs(ext))) * math.sqrt(2),
-                   t1=t1, converge_tol=converge_tol, near_tol=near_tol,
-                   diverge_norm=diverge_norm, rtol=rtol, atol=atol, max_steps=max_steps,
-                   distance=distance,
-                   scale=float(np.linalg.norm(v_star)) + float(np.max(np.abs(ext))) * 2)
+    opt = _options(
+        owner,
+        field,
+        y_star,
+        args,
+        reach=float(np.max(np.abs(ext))) * math.sqrt(2),
+        t1=t1,
+        converge_tol=converge_tol,
+        near_tol=near_tol,
+        diverge_norm=diverge_norm,
+        rtol=rtol,
+        atol=atol,
+        max_steps=max_steps,
+        distance=distance,
+        scale=float(np.linalg.norm(v_star)) + float(np.max(np.abs(ext))) * 2,
+    )
     a = np.linspace(ext[0], ext[1], n)
     b = np.linspace(ext[2], ext[3], n)
     A, B = np.meshgrid(a, b)
     pts = v_star + A.reshape(-1, 1) * u + B.reshape(-1, 1) * v
     outcome, inside, t_conv = _run(field, y_star, pts, args, opt, chunk_size)
     shape = (n, n)
-    return BasinSlice(a, b, u, v, outcome.reshape(shape).astype(int), inside.reshape(shape),
-                      np.where(inside, t_conv, np.nan).reshape(shape), v_star)
+    return BasinSlice(
+        a,
+        b,
+        u,
+        v,
+        outcome.reshape(shape).astype(int),
+        inside.reshape(shape),
+        np.where(inside, t_conv, np.nan).reshape(shape),
+        v_star,
+    )
 
 
 # -- Lyapunov certificate ----------------------------------------------------------------
@@ -525,8 +607,10 @@ def lyapunov_certificate(
     leaves = jax.tree_util.tree_leaves(eqx.filter(y_star, eqx.is_inexact_array_like))
     n = sum(np.size(x) for x in leaves)
     if n > MAX_LYAPUNOV_N:
-        raise ValueError(f"{owner}: `y_star` has {n} coordinates; the Kronecker Lyapunov solve "
-                         f"supports at most {MAX_LYAPUNOV_N}")
+        raise ValueError(
+            f"{owner}: `y_star` has {n} coordinates; the Kronecker Lyapunov solve "
+            f"supports at most {MAX_LYAPUNOV_N}"
+        )
     y_star, v_star = _state(owner, field, y_star, args)
     n_samples = _positive(owner, "n_samples", n_samples, integer=True)
     n_shells = _positive(owner, "n_shells", n_shells, integer=True)
@@ -538,9 +622,11 @@ def lyapunov_certificate(
     J = np.asarray(jacobian(field, y_star, args=args))
     eig = np.linalg.eigvals(J)
     if not np.max(eig.real) < -hurwitz_tol:
-        raise ValueError(f"{owner}: `y_star` is not exponentially stable (max Re λ = "
-                         f"{np.max(eig.real):.3g}); a quadratic Lyapunov function needs a "
-                         "Hurwitz Jacobian")
+        raise ValueError(
+            f"{owner}: `y_star` is not exponentially stable (max Re λ = "
+            f"{np.max(eig.real):.3g}); a quadratic Lyapunov function needs a "
+            "Hurwitz Jacobian"
+        )
     P = np.asarray(solve_lyapunov(J))
     lam = np.linalg.eigvalsh(P)
     c_max = lam[0] * r_max**2
@@ -555,7 +641,7 @@ def lyapunov_certificate(
     c = min(chunk_size, z.shape[0])
     parts = []
     for s in range(0, z.shape[0], c):
-        block = z[s:s + c]
+        block = z[s : s + c]
         m = block.shape[0]
         block = np.concatenate([block, np.repeat(block[-1:], c - m, axis=0)])
         parts.append(np.asarray(_vdot(field, y_star, jnp.asarray(block), Pj, args))[:m])
@@ -564,5 +650,6 @@ def lyapunov_certificate(
     bad = ~(vdot < 0)
     limited = not bool(np.any(bad))
     level = c_max if limited else float(np.min(V[bad])) * (1 - margin)
-    return LyapunovCertificate(P, J, v_star, float(level), float(np.sqrt(level / lam[-1])),
-                               limited, r_max, int(z.shape[0]))
+    return LyapunovCertificate(
+        P, J, v_star, float(level), float(np.sqrt(level / lam[-1])), limited, r_max, int(z.shape[0])
+    )

@@ -52,9 +52,12 @@ def check_nonnegative(x, owner: str, name: str):
 def check_finite_tree(tree, owner: str, name: str):
     """Raise a `ValueError` when a concrete pytree holds NaN or inf."""
     for path, leaf in jax.tree_util.tree_leaves_with_path(tree):
-        if eqx.is_inexact_array(leaf) and is_concrete(leaf) and not np.all(np.isfinite(np.asarray(leaf))):
+        if (
+            eqx.is_inexact_array(leaf)
+            and is_concrete(leaf)
+            and not np.all(np.isfinite(np.asarray(leaf)))
+        ):
             raise ValueError(
-                f"{owner}: `{name}` must be finite, got NaN/inf at "
-                f"{jax.tree_util.keystr(path)}"
+                f"{owner}: `{name}` must be finite, got NaN/inf at {jax.tree_util.keystr(path)}"
             )
     return tree

@@ -107,7 +107,9 @@ class Normal(Distribution):
         n = _check_n(n, "Normal.quadrature")
         nodes, weights = np.polynomial.hermite_e.hermegauss(n)
         pts, w = _tensor_rule(nodes, weights / math.sqrt(2 * math.pi), self.event_shape)
-        return self.mean + self.std * jnp.asarray(pts, self.std.dtype), jnp.asarray(w, self.std.dtype)
+        return self.mean + self.std * jnp.asarray(pts, self.std.dtype), jnp.asarray(
+            w, self.std.dtype
+        )
 
     def quadrature_size(self, n):
         return _tensor_size(n, self.event_shape)
@@ -243,9 +245,7 @@ class Mixture(Distribution):
             weights = jnp.full((k,), 1.0 / k)
         self.weights = float_array(weights, "Mixture", "weights")
         if self.weights.shape != (k,):
-            raise ValueError(
-                f"Mixture: `weights` must have shape ({k},), got {self.weights.shape}"
-            )
+            raise ValueError(f"Mixture: `weights` must have shape ({k},), got {self.weights.shape}")
         if not isinstance(self.weights, jax.core.Tracer):
             w = np.asarray(self.weights)
             if np.any(w < 0) or abs(w.sum() - 1) > 1e-6:

@@ -114,7 +114,9 @@ def _minibatch_bias(game, y):
     (x, wx), (z, wz) = game.rules()
 
     def grad_one(xs, wxs, zs, wzs):
-        g = eqx.tree_at(lambda g_: g_.expectation, game, Samples((xs[None], wxs[None]), (zs[None], wzs[None])))
+        g = eqx.tree_at(
+            lambda g_: g_.expectation, game, Samples((xs[None], wxs[None]), (zs[None], wzs[None]))
+        )
         grad = jax.grad(lambda d: g.losses({"disc": d, "gen": y["gen"]})[0])(y["disc"])
         return jax.flatten_util.ravel_pytree(grad)[0]
 

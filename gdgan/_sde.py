@@ -327,11 +327,15 @@ def sde(
         if not callable(field):
             raise TypeError(f"field: expected a gdgan.Game or a field(t, y, args), got {field!r}")
         if regularizers:
-            raise ValueError("regularizers: only used when a game is passed; the field given "
-                             "already includes its regularizers")
+            raise ValueError(
+                "regularizers: only used when a game is passed; the field given "
+                "already includes its regularizers"
+            )
         if diffusion is None:
-            raise ValueError("diffusion: required when `field` is a callable rather than a "
-                             "gdgan.Game (pass Σ^{1/2} as a matrix or a callable y -> matrix)")
+            raise ValueError(
+                "diffusion: required when `field` is a callable rather than a "
+                "gdgan.Game (pass Σ^{1/2} as a matrix or a callable y -> matrix)"
+            )
         game = None
     if brownian not in BROWNIANS:
         raise ValueError(f"brownian: expected one of {list(BROWNIANS)}, got {brownian!r}")
@@ -355,7 +359,9 @@ def sde(
         solver = diffrax.Euler()
     if not isinstance(solver, diffrax.AbstractSolver):
         raise TypeError(f"solver: expected a diffrax solver, e.g. diffrax.Euler(), got {solver!r}")
-    if saveat is not None and not (isinstance(saveat, diffrax.SaveAt) and saveat.subs.ts is not None):
+    if saveat is not None and not (
+        isinstance(saveat, diffrax.SaveAt) and saveat.subs.ts is not None
+    ):
         raise TypeError(f"saveat: expected a diffrax.SaveAt(ts=...), got {saveat!r}")
     _check_count(n_save, "n_save")
     if key is None:
@@ -365,8 +371,7 @@ def sde(
             raise ValueError("n_paths: not used when `key` is already a batch of keys")
         keys = key
     else:
-        keys = jax.random.split(key, _check_count(1 if n_paths is None else n_paths,
-                                                   "n_paths", 1))
+        keys = jax.random.split(key, _check_count(1 if n_paths is None else n_paths, "n_paths", 1))
 
     params, static = eqx.partition(y0, eqx.is_inexact_array)
     v0, unravel = ravel_pytree(params)
@@ -412,14 +417,51 @@ def sde(
     levy = getattr(solver, "minimal_levy_area", None) or diffrax.BrownianIncrement
     if levy is diffrax.AbstractSpaceTimeLevyArea:
         levy = diffrax.SpaceTimeLevyArea
-    return _sde(_Drift(field, unravel, static), diff, v0, keys, t0, t1, dt, tol, solver,
-                saveat, int(max_steps), levy, (m,), args, arr(diverge_norm), unravel, static,
-                fixed, brownian)
+    return _sde(
+        _Drift(field, unravel, static),
+        diff,
+        v0,
+        keys,
+        t0,
+        t1,
+        dt,
+        tol,
+        solver,
+        saveat,
+        int(max_steps),
+        levy,
+        (m,),
+        args,
+        arr(diverge_norm),
+        unravel,
+        static,
+        fixed,
+        brownian,
+    )
 
 
 @eqx.filter_jit
-def _sde(drift, diff, v0, keys, t0, t1, dt, tol, solver, saveat, max_steps, levy, shape, args,
-         diverge_norm, unravel, static, fixed, brownian):
+def _sde(
+    drift,
+    diff,
+    v0,
+    keys,
+    t0,
+    t1,
+    dt,
+    tol,
+    solver,
+    saveat,
+    max_steps,
+    levy,
+    shape,
+    args,
+    diverge_norm,
+    unravel,
+    static,
+    fixed,
+    brownian,
+):
     def one(k):
         if brownian == "tree":
             bm = diffrax.VirtualBrownianTree(t0, t1, tol, shape, k, levy_area=levy)
@@ -429,8 +471,16 @@ def _sde(drift, diff, v0, keys, t0, t1, dt, tol, solver, saveat, max_steps, levy
             adjoint = diffrax.ForwardMode()
         terms = diffrax.MultiTerm(diffrax.ODETerm(drift), diffrax.ControlTerm(diff, bm))
         sol = diffrax.diffeqsolve(
-            terms, solver, t0, t1, dt, v0, args, saveat=saveat,
-            stepsize_controller=diffrax.ConstantStepSize(), max_steps=max_steps,
+            terms,
+            solver,
+            t0,
+            t1,
+            dt,
+            v0,
+            args,
+            saveat=saveat,
+            stepsize_controller=diffrax.ConstantStepSize(),
+            max_steps=max_steps,
             adjoint=adjoint,
         )
         return sol.ts, sol.ys
@@ -439,8 +489,13 @@ def _sde(drift, diff, v0, keys, t0, t1, dt, tol, solver, saveat, max_steps, levy
     norms = jnp.linalg.norm(vs, axis=-1)
     diverged = jnp.any(~jnp.isfinite(norms) | (norms > diverge_norm), axis=-1)
     ys = eqx.combine(jax.vmap(jax.vmap(unravel))(vs), static)
-    return SDEResult(ts=ts[0], ys=ys, y_final=jax.tree_util.tree_map(lambda a: a[:, -1], ys),
-                     diffusion_fixed=fixed, diverged=diverged)
+    return SDEResult(
+        ts=ts[0],
+        ys=ys,
+        y_final=jax.tree_util.tree_map(lambda a: a[:, -1], ys),
+        diffusion_fixed=fixed,
+        diverged=diverged,
+    )
 
 
 # -- the empirical stationary covariance ------------------------------------------------------
@@ -486,15 +541,16 @@ def empirical_covariance(ys, *, burn_in=0.5, blocks=None, paths=True):
     lead = 2 if paths else 1
     leaves = jax.tree_util.tree_leaves(params)
     if not leaves or any(np.ndim(a) < lead for a in leaves):
-        raise ValueError(f"ys: expected states with {lead} leading axes "
-                         f"({'(paths, T)' if paths else '(T,)'})")
+        raise ValueError(
+            f"ys: expected states with {lead} leading axes ({'(paths, T)' if paths else '(T,)'})"
+        )
     flat = jnp.concatenate(
         [jnp.reshape(a, a.shape[:lead] + (-1,)) for a in leaves], axis=-1
     )  # leaves in ravel_pytree order ("disc" first)
     if not paths:
         flat = flat[None]
     P, T, n = flat.shape
-    flat = flat[:, int(np.floor(burn_in * T)):]
+    flat = flat[:, int(np.floor(burn_in * T)) :]
     if blocks is None:
         blocks = 1 if P >= 10 else -(-10 // P)
     blocks = _check_count(blocks, "blocks", 1)

@@ -16,12 +16,14 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-
 from diffrax._saveat import save_y as _save_y
 
 from ._analysis import enum_name, flatten
 from ._checks import check_finite_tree, is_concrete
 from ._game import check_state
+from ._tree import as_arrays as as_arrays
+from ._tree import tree_distance as tree_distance
+from ._tree import tree_norm as tree_norm
 
 
 class Outcome(eqx.Enumeration):
@@ -49,8 +51,7 @@ class Outcome(eqx.Enumeration):
     diverged = "‖y‖ exceeded diverge_norm, became non-finite, or the solver failed"
     max_steps = "the solver reached max_steps before t1: raise max_steps or loosen rtol/atol"
     undecided = (
-        "bounded, not converged and not recurrent by t1: still spiralling in or out; "
-        "increase t1"
+        "bounded, not converged and not recurrent by t1: still spiralling in or out; increase t1"
     )
 
 
@@ -59,18 +60,16 @@ def outcome_name(outcome) -> str | np.ndarray:
     return enum_name(Outcome, outcome)
 
 
-def tree_norm(tree):
-    """Euclidean norm over every inexact array leaf of `tree`."""
-    leaves = [x for x in jax.tree_util.tree_leaves(tree) if eqx.is_inexact_array(x)]
-    return jnp.sqrt(sum(jnp.sum(jnp.square(x)) for x in leaves))
-
-
-def tree_distance(y, y_star):
-    return tree_norm(jax.tree_util.tree_map(lambda a, b: a - b, y, y_star))
-
-
-def classify(*, converged, diverged, max_steps, amplitude_ratio, cycle_rtol,
-             conserved_drift=None, conserved_rtol=None):
+def classify(
+    *,
+    converged,
+    diverged,
+    max_steps,
+    amplitude_ratio,
+    cycle_rtol,
+    conserved_drift=None,
+    conserved_rtol=None,
+):
     """The `Outcome` from the run's flags (shared by `simulate` and `train`)."""
     if conserved_drift is not None:
         recurrent = conserved_drift <= conserved_rtol
@@ -189,21 +188,6 @@ def _with_static(saveat, ys, static, static_leaves):
     return eqx.combine(ys, static) if (static_leaves and plain) else ys
 
 
-def as_arrays(y):
-    """Python and NumPy numbers in a state become JAX float arrays (other leaves kept)."""
-
-    def conv(x):
-        if isinstance(x, (bool, np.bool_)):
-            return x
-        if isinstance(x, (float, int, np.floating, np.integer)) or (
-            isinstance(x, np.ndarray) and np.issubdtype(x.dtype, np.number)
-        ):
-            return jnp.asarray(x, dtype=float)
-        return x
-
-    return jax.tree_util.tree_map(conv, y)
-
-
 def _positive(value, name):
     if is_concrete(value):
         v = np.asarray(value, dtype=float)
@@ -291,14 +275,20 @@ def simulate(
                 raise ValueError(f"simulate: `{name}` must be a finite number, got {value!r}")
     if is_concrete(t0) and is_concrete(t1) and not float(t1) > float(t0):
         raise ValueError(f"simulate: `t1` must be greater than t0 = {float(t0)}, got {t1!r}")
-    dtype = jnp.result_type(*[x for x in jax.tree_util.tree_leaves(y0) if eqx.is_inexact_array(x)],
-                            float)
+    dtype = jnp.result_type(
+        *[x for x in jax.tree_util.tree_leaves(y0) if eqx.is_inexact_array(x)], float
+    )
     default_tol = 1e-10 if jnp.finfo(dtype).bits >= 64 else 1e-5
     rtol = default_tol if rtol is None else rtol
     atol = default_tol if atol is None else atol
-    for name, value in (("rtol", rtol), ("atol", atol), ("converge_tol", converge_tol),
-                        ("diverge_norm", diverge_norm), ("cycle_rtol", cycle_rtol),
-                        ("conserved_rtol", conserved_rtol)):
+    for name, value in (
+        ("rtol", rtol),
+        ("atol", atol),
+        ("converge_tol", converge_tol),
+        ("diverge_norm", diverge_norm),
+        ("cycle_rtol", cycle_rtol),
+        ("conserved_rtol", conserved_rtol),
+    ):
         _positive(value, name)
     for name, value in (("max_steps", max_steps), ("n_check", n_check), ("n_save", n_save)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 4:
@@ -316,16 +306,58 @@ def simulate(
     # numbers become arrays, so new values do not recompile
     arr = lambda x: jnp.asarray(x, dtype)  # noqa: E731
     return _simulate(
-        field, y0, arr(t0), arr(t1), saveat, n_save, solver, stepsize_controller, arr(rtol),
-        arr(atol), dt0, max_steps, throw, adjoint, args, arr(converge_tol), arr(diverge_norm),
-        y_star, conserved, arr(conserved_rtol), arr(cycle_rtol), n_check, progress,
+        field,
+        y0,
+        arr(t0),
+        arr(t1),
+        saveat,
+        n_save,
+        solver,
+        stepsize_controller,
+        arr(rtol),
+        arr(atol),
+        dt0,
+        max_steps,
+        throw,
+        adjoint,
+        args,
+        arr(converge_tol),
+        arr(diverge_norm),
+        y_star,
+        conserved,
+        arr(conserved_rtol),
+        arr(cycle_rtol),
+        n_check,
+        progress,
     )
 
 
 @eqx.filter_jit
-def _simulate(field, y0, t0, t1, saveat, n_save, solver, stepsize_controller, rtol, atol,
-              dt0, max_steps, throw, adjoint, args, converge_tol, diverge_norm, y_star,
-              conserved, conserved_rtol, cycle_rtol, n_check, progress):
+def _simulate(
+    field,
+    y0,
+    t0,
+    t1,
+    saveat,
+    n_save,
+    solver,
+    stepsize_controller,
+    rtol,
+    atol,
+    dt0,
+    max_steps,
+    throw,
+    adjoint,
+    args,
+    converge_tol,
+    diverge_norm,
+    y_star,
+    conserved,
+    conserved_rtol,
+    cycle_rtol,
+    n_check,
+    progress,
+):
     params, static = eqx.partition(y0, eqx.is_inexact_array)
     static_leaves, static_def = jax.tree_util.tree_flatten(static)
     term_fn = _Term(field, tuple(static_leaves), static_def)
@@ -335,8 +367,9 @@ def _simulate(field, y0, t0, t1, saveat, n_save, solver, stepsize_controller, rt
 
     if saveat is None:
         saveat = diffrax.SaveAt(ts=jnp.linspace(t0, t1, n_save))
-    monitor = diffrax.SubSaveAt(ts=jnp.linspace(t0, t1, n_check),
-                                fn=_Monitor(term_fn, y_star, conserved))
+    monitor = diffrax.SubSaveAt(
+        ts=jnp.linspace(t0, t1, n_check), fn=_Monitor(term_fn, y_star, conserved)
+    )
     final = diffrax.SubSaveAt(t1=True)
     inner = diffrax.SaveAt(
         subs=(saveat.subs, final, monitor),
@@ -350,14 +383,24 @@ def _simulate(field, y0, t0, t1, saveat, n_save, solver, stepsize_controller, rt
     if stepsize_controller is None:
         stepsize_controller = diffrax.PIDController(rtol=rtol, atol=atol)
     event = diffrax.Event(
-        {"converged": _SteadyState(term_fn, converge_tol),
-         "diverged": _Diverged(diverge_norm)}
+        {"converged": _SteadyState(term_fn, converge_tol), "diverged": _Diverged(diverge_norm)}
     )
     kwargs = {} if adjoint is None else {"adjoint": adjoint}
     sol = diffrax.diffeqsolve(
-        diffrax.ODETerm(term_fn), solver, t0, t1, dt0, params, args,
-        saveat=inner, stepsize_controller=stepsize_controller, event=event,
-        max_steps=max_steps, throw=throw, progress_meter=progress, **kwargs,
+        diffrax.ODETerm(term_fn),
+        solver,
+        t0,
+        t1,
+        dt0,
+        params,
+        args,
+        saveat=inner,
+        stepsize_controller=stepsize_controller,
+        event=event,
+        max_steps=max_steps,
+        throw=throw,
+        progress_meter=progress,
+        **kwargs,
     )
     user_ts, final_ts, mon_ts = sol.ts
     user_ys, final_ys, (r, h) = sol.ys
@@ -375,8 +418,7 @@ def _simulate(field, y0, t0, t1, saveat, n_save, solver, stepsize_controller, rt
     diverged = diverged | (~ok & ~hit_max)
     converged = event_hit & ev_conv
     residual = tree_norm(term_fn(t_final, y_final, args))
-    distance = (jnp.asarray(jnp.nan, dtype) if y_star is None
-                else tree_distance(y_final, y_star))
+    distance = jnp.asarray(jnp.nan, dtype) if y_star is None else tree_distance(y_final, y_star)
     ratio = amplitude_ratio_of(mon_ts, r, t0, t1)
     drift = jnp.asarray(jnp.nan, dtype)
     if conserved is not None:
@@ -384,13 +426,17 @@ def _simulate(field, y0, t0, t1, saveat, n_save, solver, stepsize_controller, rt
         dev = jnp.where(jnp.isfinite(h), jnp.abs(h - h0), 0.0)
         drift = jnp.max(dev) / jnp.maximum(jnp.abs(h0), 1.0)
     outcome = classify(
-        converged=converged, diverged=diverged, max_steps=hit_max, amplitude_ratio=ratio,
+        converged=converged,
+        diverged=diverged,
+        max_steps=hit_max,
+        amplitude_ratio=ratio,
         cycle_rtol=cycle_rtol,
         conserved_drift=drift if conserved is not None else None,
         conserved_rtol=conserved_rtol,
     )
-    solution = eqx.tree_at(lambda s: (s.ts, s.ys), sol, (user_ts, user_ys),
-                           is_leaf=lambda x: x is None)
+    solution = eqx.tree_at(
+        lambda s: (s.ts, s.ys), sol, (user_ts, user_ys), is_leaf=lambda x: x is None
+    )
     return SimulateResult(
         ts=user_ts,
         ys=_with_static(saveat, user_ys, static, static_leaves),

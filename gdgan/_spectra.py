@@ -113,6 +113,7 @@ def _keys(select, lr):
     if select == "update":
         return lambda th: np.abs(1.0 + lr * th)
     if select == "step":  # largest Re(1/θ) = smallest 2|Re θ|/|θ|² (θ = 0 -> +inf)
+
         def key(th):
             th = np.asarray(th, dtype=complex)
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -185,7 +186,8 @@ def _krylov_schur(matvec, n, k, key, *, ncv, tol, max_restarts, v0):
         thr = np.sort(keys)[::-1][p_keep - 1]
         slack = 1e-12 * max(abs(thr), 1.0) if np.isfinite(thr) else 0.0
         T, Z, sdim = scipy.linalg.schur(
-            Hm, output="real",
+            Hm,
+            output="real",
             sort=lambda re, im: bool(key(np.array([re + 1j * im]))[0] >= thr - slack),
         )
         p = int(sdim)
@@ -212,13 +214,21 @@ def _arpack(matvec, n, k, key, *, ncv, tol, max_restarts, v0):
         return matvec(np.asarray(x).ravel())
 
     op = spla.LinearOperator((n, n), matvec=mv, dtype=np.float64)
-    theta, X = spla.eigs(op, k=k, which="LR", v0=v0, ncv=min(max(ncv, 2 * k + 1), n - 1),
-                         tol=tol, maxiter=max_restarts * max(ncv, 1))
+    theta, X = spla.eigs(
+        op,
+        k=k,
+        which="LR",
+        v0=v0,
+        ncv=min(max(ncv, 2 * k + 1), n - 1),
+        tol=tol,
+        maxiter=max_restarts * max(ncv, 1),
+    )
     return theta, X, np.full(k, np.nan), np.nan, count[0], -1
 
 
-def _solve(matvec, n, k, select, lr, *, method, ncv, tol, max_restarts, v0, return_eigenvectors,
-           seed):
+def _solve(
+    matvec, n, k, select, lr, *, method, ncv, tol, max_restarts, v0, return_eigenvectors, seed
+):
     if isinstance(k, bool) or int(k) != k or not 1 <= int(k) <= n:
         raise ValueError(
             f"rightmost_eigenvalues: `k` must be an integer in [1, n = {n}], got {k!r}"
@@ -274,8 +284,19 @@ def _prepare(field, y, name):
 
 
 def rightmost_eigenvalues(
-    field, y, k=6, *, method="krylov-schur", tol=1e-10, ncv=None, max_restarts=300,
-    v0=None, seed=0, return_eigenvectors=False, t=0.0, args=None,
+    field,
+    y,
+    k=6,
+    *,
+    method="krylov-schur",
+    tol=1e-10,
+    ncv=None,
+    max_restarts=300,
+    v0=None,
+    seed=0,
+    return_eigenvectors=False,
+    t=0.0,
+    args=None,
 ) -> Eigenvalues:
     r"""The `k` eigenvalues of largest real part of $J = \partial h/\partial θ$ at `y`,
     matrix-free (Jacobian-vector products only; $J$ is never formed).
@@ -310,9 +331,20 @@ def rightmost_eigenvalues(
     """
     _prepare(field, y, "rightmost_eigenvalues")
     matvec, n, _ = _matvec_of(field, y, t, args)
-    return _solve(matvec, n, k, "rightmost", None, method=method, ncv=ncv, tol=tol,
-                  max_restarts=max_restarts, v0=v0, return_eigenvectors=return_eigenvectors,
-                  seed=seed)
+    return _solve(
+        matvec,
+        n,
+        k,
+        "rightmost",
+        None,
+        method=method,
+        ncv=ncv,
+        tol=tol,
+        max_restarts=max_restarts,
+        v0=v0,
+        return_eigenvectors=return_eigenvectors,
+        seed=seed,
+    )
 
 
 def spectral_abscissa(field, y, *, k=2, **kwargs) -> float:
@@ -325,8 +357,9 @@ def spectral_abscissa(field, y, *, k=2, **kwargs) -> float:
     return rightmost_eigenvalues(field, y, k=k, **kwargs).max_real
 
 
-def update_spectral_radius(field, y, lr, *, k=2, tol=1e-10, ncv=None, max_restarts=300,
-                           seed=0, t=0.0, args=None) -> float:
+def update_spectral_radius(
+    field, y, lr, *, k=2, tol=1e-10, ncv=None, max_restarts=300, seed=0, t=0.0, args=None
+) -> float:
     r"""Spectral radius $ρ(I + αJ) = \max_λ |1 + αλ|$ of the simultaneous-gradient update
     $θ \leftarrow θ + α h(θ)$ linearised at `y`, matrix-free. The step is locally stable iff
     it is below 1 (theory.md §5).
@@ -348,13 +381,26 @@ def update_spectral_radius(field, y, lr, *, k=2, tol=1e-10, ncv=None, max_restar
         raise ValueError(f"update_spectral_radius: `lr` must be positive, got {lr!r}")
     _prepare(field, y, "update_spectral_radius")
     matvec, n, _ = _matvec_of(field, y, t, args)
-    out = _solve(matvec, n, min(k, n), "update", lr, method="krylov-schur", ncv=ncv, tol=tol,
-                 max_restarts=max_restarts, v0=None, return_eigenvectors=False, seed=seed)
+    out = _solve(
+        matvec,
+        n,
+        min(k, n),
+        "update",
+        lr,
+        method="krylov-schur",
+        ncv=ncv,
+        tol=tol,
+        max_restarts=max_restarts,
+        v0=None,
+        return_eigenvectors=False,
+        seed=seed,
+    )
     return float(np.max(np.abs(1.0 + lr * out.eigenvalues)))
 
 
-def max_stable_step(field, y, *, k=2, tol=1e-10, margin=1e-9, ncv=None, max_restarts=300,
-                    seed=0, t=0.0, args=None) -> float:
+def max_stable_step(
+    field, y, *, k=2, tol=1e-10, margin=1e-9, ncv=None, max_restarts=300, seed=0, t=0.0, args=None
+) -> float:
     r"""The largest α with $ρ(I + αJ) < 1$, matrix-free:
     $α^* = \min_λ 2|\mathrm{Re}\,λ|/|λ|^2 = 2\min_λ \mathrm{Re}(-1/λ)$ when every
     $\mathrm{Re}\,λ < -$`margin`, else 0.
@@ -371,8 +417,15 @@ def max_stable_step(field, y, *, k=2, tol=1e-10, margin=1e-9, ncv=None, max_rest
     """
     _prepare(field, y, "max_stable_step")
     matvec, n, _ = _matvec_of(field, y, t, args)
-    common = dict(method="krylov-schur", ncv=ncv, tol=tol, max_restarts=max_restarts, v0=None,
-                  return_eigenvectors=False, seed=seed)
+    common = dict(
+        method="krylov-schur",
+        ncv=ncv,
+        tol=tol,
+        max_restarts=max_restarts,
+        v0=None,
+        return_eigenvectors=False,
+        seed=seed,
+    )
     right = _solve(matvec, n, min(k, n), "rightmost", None, **common)
     if right.max_real >= -margin:
         return 0.0
@@ -414,8 +467,9 @@ def spectra_along(field, states, k=6, *, t=0.0, args=None, **kwargs) -> Eigenval
     v0 = kwargs.pop("v0", None)
     for i in range(T):
         y = jax.tree_util.tree_map(lambda a: a[i], states)
-        r = rightmost_eigenvalues(field, y, k, v0=v0, return_eigenvectors=True, t=t, args=args,
-                                  **kwargs)
+        r = rightmost_eigenvalues(
+            field, y, k, v0=v0, return_eigenvectors=True, t=t, args=args, **kwargs
+        )
         x = r.eigenvectors[:, 0]
         v0 = x.real + x.imag
         rows.append(r)

@@ -259,21 +259,28 @@ def train(
     if y_star is not None:
         y_star = as_arrays(check_state(y_star, "y_star"))
     opts = _players(optimizer)
-    for name, value, low in (("steps", steps, 1), ("stride", stride, 1),
-                             ("disc_steps", disc_steps, 1)):
+    for name, value, low in (
+        ("steps", steps, 1),
+        ("stride", stride, 1),
+        ("disc_steps", disc_steps, 1),
+    ):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"train: `{name}` must be a positive integer, got {value!r}")
     if order not in ORDERS:
         raise ValueError(f"order: expected one of {list(ORDERS)}, got {order!r}")
     if order == "simultaneous" and disc_steps != 1:
-        raise ValueError("disc_steps: only used with order='alternating'; got "
-                         f"disc_steps={disc_steps} with order='simultaneous'")
+        raise ValueError(
+            "disc_steps: only used with order='alternating'; got "
+            f"disc_steps={disc_steps} with order='simultaneous'"
+        )
     if batch is not None:
         if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
             raise ValueError(f"batch: expected None or a positive integer, got {batch!r}")
         if not isinstance(game, Game):
-            raise TypeError("batch: minibatches need a gdgan.Game with data and latent "
-                            f"distributions, got {type(game).__name__}")
+            raise TypeError(
+                "batch: minibatches need a gdgan.Game with data and latent "
+                f"distributions, got {type(game).__name__}"
+            )
         if key is None:
             raise ValueError("key: a jax.random key is required when `batch` is set")
     if key is None:
@@ -283,8 +290,11 @@ def train(
     from ._analysis import flatten
 
     flatten(vector_field(game, *regularizers), y0)  # structure check, one-line error
-    for name, value in (("converge_tol", converge_tol), ("diverge_norm", diverge_norm),
-                        ("cycle_rtol", cycle_rtol)):
+    for name, value in (
+        ("converge_tol", converge_tol),
+        ("diverge_norm", diverge_norm),
+        ("cycle_rtol", cycle_rtol),
+    ):
         check_positive(float_array(value, "train", name), "train", name)
 
     if progress:
@@ -294,9 +304,23 @@ def train(
 
         _BAR.append(tqdm(total=int(steps), file=sys.stderr, unit="step"))
     try:
-        out = _train(game, y0, opts, int(steps), order, int(disc_steps), regularizers, batch,
-                     key, int(stride), y_star, jnp.asarray(converge_tol),
-                     jnp.asarray(diverge_norm), jnp.asarray(cycle_rtol), bool(progress))
+        out = _train(
+            game,
+            y0,
+            opts,
+            int(steps),
+            order,
+            int(disc_steps),
+            regularizers,
+            batch,
+            key,
+            int(stride),
+            y_star,
+            jnp.asarray(converge_tol),
+            jnp.asarray(diverge_norm),
+            jnp.asarray(cycle_rtol),
+            bool(progress),
+        )
         if progress:
             jax.block_until_ready(out)
     finally:
@@ -306,8 +330,23 @@ def train(
 
 
 @eqx.filter_jit
-def _train(game, y0, opts, steps, order, disc_steps, regularizers, batch, key, stride, y_star,
-           converge_tol, diverge_norm, cycle_rtol, progress):
+def _train(
+    game,
+    y0,
+    opts,
+    steps,
+    order,
+    disc_steps,
+    regularizers,
+    batch,
+    key,
+    stride,
+    y_star,
+    converge_tol,
+    diverge_norm,
+    cycle_rtol,
+    progress,
+):
     params0, helper = _split_state(y0)
 
     def h_of(field, p):
@@ -372,19 +411,41 @@ def _train(game, y0, opts, steps, order, disc_steps, regularizers, batch, key, s
         r = jnp.sqrt(gd**2 + gg**2)
         it = jnp.arange(steps, dtype=r.dtype)
         ratio = amplitude_ratio_of(it, r, 0.0, float(steps))
-    outcome = classify(converged=residual < converge_tol, diverged=diverged,
-                       max_steps=jnp.array(False), amplitude_ratio=ratio, cycle_rtol=cycle_rtol)
+    outcome = classify(
+        converged=residual < converge_tol,
+        diverged=diverged,
+        max_steps=jnp.array(False),
+        amplitude_ratio=ratio,
+        cycle_rtol=cycle_rtol,
+    )
     static = jax.tree_util.tree_unflatten(helper.static_def, helper.static_leaves)
     return TrainResult(
-        ts=ts, ys=eqx.combine(hist, static), grad_norm_disc=gd, grad_norm_gen=gg, value=value,
-        y_final=helper.full(p_final), opt_state=states, outcome=outcome, residual=residual,
+        ts=ts,
+        ys=eqx.combine(hist, static),
+        grad_norm_disc=gd,
+        grad_norm_gen=gg,
+        value=value,
+        y_final=helper.full(p_final),
+        opt_state=states,
+        outcome=outcome,
+        residual=residual,
         distance=distance,
     )
 
 
 # -- discrete stability -----------------------------------------------------------------------
-def update_jacobian(field, y_star, optimizer, *, order="simultaneous", disc_steps=1,
-                    regularizers=(), opt_state=None, t=0.0, args=None):
+def update_jacobian(
+    field,
+    y_star,
+    optimizer,
+    *,
+    order="simultaneous",
+    disc_steps=1,
+    regularizers=(),
+    opt_state=None,
+    t=0.0,
+    args=None,
+):
     r"""The Jacobian of one update step of a training rule at an equilibrium, and its
     spectral radius (theory.md §5).
 
@@ -419,8 +480,10 @@ def update_jacobian(field, y_star, optimizer, *, order="simultaneous", disc_step
     if isinstance(field, (Game, ValueGame)):
         field = vector_field(field, *regularizers)
     elif regularizers:
-        raise ValueError("regularizers: only used when a game is passed; the field given "
-                         "already includes its regularizers")
+        raise ValueError(
+            "regularizers: only used when a game is passed; the field given "
+            "already includes its regularizers"
+        )
     if not callable(field):
         raise TypeError(f"field: expected a field(t, y, args) or a gdgan game, got {field!r}")
     y_star = as_arrays(check_state(y_star, "y_star"))
@@ -428,8 +491,11 @@ def update_jacobian(field, y_star, optimizer, *, order="simultaneous", disc_step
     opts = _players(optimizer)
     if order not in ORDERS:
         raise ValueError(f"order: expected one of {list(ORDERS)}, got {order!r}")
-    if (isinstance(disc_steps, bool) or not isinstance(disc_steps, (int, np.integer))
-            or disc_steps < 1):
+    if (
+        isinstance(disc_steps, bool)
+        or not isinstance(disc_steps, (int, np.integer))
+        or disc_steps < 1
+    ):
         raise ValueError(f"disc_steps: expected a positive integer, got {disc_steps!r}")
     if order == "simultaneous" and disc_steps != 1:
         raise ValueError("disc_steps: only used with order='alternating'")
@@ -511,6 +577,9 @@ def discrete_stability(field, y_star, optimizer, *, tol=1e-9, **kwargs) -> Discr
     eig = eig[jnp.argsort(-jnp.abs(eig))]
     n = sum(x.size for x in jax.tree_util.tree_leaves(eqx.filter(y_star, eqx.is_inexact_array)))
     return DiscreteStabilityReport(
-        jacobian=M, eigenvalues=eig, spectral_radius=rho,
-        verdict=verdict_from_max_real(rho - 1.0, tol), n_params=int(n),
+        jacobian=M,
+        eigenvalues=eig,
+        spectral_radius=rho,
+        verdict=verdict_from_max_real(rho - 1.0, tol),
+        n_params=int(n),
     )

@@ -13,24 +13,24 @@ run.result_name
 ```
 """
 
-from ._li_madry import BIG as BIG
-from ._li_madry import FAILURE_MODES as FAILURE_MODES
-from ._li_madry import Grid as Grid
-from ._li_madry import OptimalField as OptimalField
-from ._li_madry import Result as Result
-from ._li_madry import Run as Run
-from ._li_madry import best_response as best_response
-from ._li_madry import classify as classify
-from ._li_madry import first_order as first_order
-from ._li_madry import first_order_field as first_order_field
-from ._li_madry import gradients as gradients
-from ._li_madry import grid as grid
-from ._li_madry import objective as objective
-from ._li_madry import optimal as optimal
-from ._li_madry import optimal_field as optimal_field
-from ._li_madry import optimal_gradient as optimal_gradient
-from ._li_madry import random_disc as random_disc
-from ._li_madry import result_name as result_name
-from ._li_madry import state as state
-from ._li_madry import success_of as success_of
-from ._li_madry import tv as tv
+from .systems._li_madry import BIG as BIG
+from .systems._li_madry import FAILURE_MODES as FAILURE_MODES
+from .systems._li_madry import Grid as Grid
+from .systems._li_madry import OptimalField as OptimalField
+from .systems._li_madry import Result as Result
+from .systems._li_madry import Run as Run
+from .systems._li_madry import best_response as best_response
+from .systems._li_madry import classify as classify
+from .systems._li_madry import first_order as first_order
+from .systems._li_madry import first_order_field as first_order_field
+from .systems._li_madry import gradients as gradients
+from .systems._li_madry import grid as grid
+from .systems._li_madry import objective as objective
+from .systems._li_madry import optimal as optimal
+from .systems._li_madry import optimal_field as optimal_field
+from .systems._li_madry import optimal_gradient as optimal_gradient
+from .systems._li_madry import random_disc as random_disc
+from .systems._li_madry import result_name as result_name
+from .systems._li_madry import state as state
+from .systems._li_madry import success_of as success_of
+from .systems._li_madry import tv as tv

@@ -44,7 +44,7 @@ for eta in (0.0, 0.1, 0.5, 1.0):
 # ## The stability table (the `nk-stability-table` reproduction)
 
 # %%
-from gdgan._repro_nk import stability_rows  # noqa: E402
+from gdgan._reproduce.nk import stability_rows  # noqa: E402
 
 rows = (stability_rows(etas=(0.0, 0.5), losses=("wgan",)) if SMOKE
         else stability_rows(etas=(0.0, 0.1, 0.5, 1.0)))

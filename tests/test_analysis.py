@@ -48,9 +48,13 @@ def test_dirac_closed_forms(loss):
         ev = gdgan.stability(s.field(gdgan.GradientPenalty(gamma)), y).eigenvalues
         np.testing.assert_allclose(ev, roots(2 * gamma * fp**2, fp**2), atol=1e-12)
         ev = gdgan.stability(s.field(gdgan.Consensus(gamma)), y).eigenvalues
-        np.testing.assert_allclose(ev, sorted_eigs([-gamma * fp**2 + 1j * fp, -gamma * fp**2 - 1j * fp]), atol=1e-12)
+        np.testing.assert_allclose(
+            ev, sorted_eigs([-gamma * fp**2 + 1j * fp, -gamma * fp**2 - 1j * fp]), atol=1e-12
+        )
         ev = gdgan.stability(s.field(gdgan.SGA(gamma)), y).eigenvalues
-        np.testing.assert_allclose(ev, sorted_eigs([-gamma * fp**2 + 1j * fp, -gamma * fp**2 - 1j * fp]), atol=1e-12)
+        np.testing.assert_allclose(
+            ev, sorted_eigs([-gamma * fp**2 + 1j * fp, -gamma * fp**2 - 1j * fp]), atol=1e-12
+        )
 
 
 def test_dirac_unrolled_and_timescale():
@@ -75,7 +79,9 @@ def test_lq_wgan_penalty_closed_form(sigma, eta):
     assert rep0.verdict == gdgan.Verdict.marginal and rep0.max_stable_step == 0
     rep = gdgan.stability(s.field(gdgan.GradientPenalty(eta)), s.equilibrium)
     d = 2 * sigma * cmath.sqrt(4 * eta**2 * sigma**2 - 1)
-    np.testing.assert_allclose(rep.eigenvalues, sorted_eigs([-4 * eta * sigma**2 + d, -4 * eta * sigma**2 - d]), atol=1e-9)
+    np.testing.assert_allclose(
+        rep.eigenvalues, sorted_eigs([-4 * eta * sigma**2 + d, -4 * eta * sigma**2 - d]), atol=1e-9
+    )
     assert rep.verdict == gdgan.Verdict.stable
 
 
@@ -104,7 +110,9 @@ def gaussian_2d_game(loss):
     game = gdgan.Game(
         lambda p, x: p["u"] @ x + x @ p["W"] @ x,
         lambda p, z: p["A"] @ z + p["b"],
-        gdgan.Normal(mu, s), gdgan.Normal(jnp.zeros(2), 1.0), loss=loss,
+        gdgan.Normal(mu, s),
+        gdgan.Normal(jnp.zeros(2), 1.0),
+        loss=loss,
         expectation=gdgan.Quadrature(6),
     )
     y = {"disc": {"u": jnp.zeros(2), "W": jnp.zeros((2, 2))}, "gen": {"A": jnp.diag(s), "b": mu}}
@@ -112,7 +120,17 @@ def gaussian_2d_game(loss):
 
 
 @pytest.mark.parametrize("eta", [0.1, 0.7])
-@pytest.mark.parametrize("name,loss", [("lq", "gan"), ("lq", "wgan"), ("uniform", "gan"), ("dirac", "wgan"), ("g2", "gan"), ("g2", "wgan")])
+@pytest.mark.parametrize(
+    "name,loss",
+    [
+        ("lq", "gan"),
+        ("lq", "wgan"),
+        ("uniform", "gan"),
+        ("dirac", "wgan"),
+        ("g2", "gan"),
+        ("g2", "wgan"),
+    ],
+)
 def test_penalty_jacobian_identity(name, loss, eta):
     """At a realisable equilibrium J_η = [[I, 0], [−2ηK_DGᵀ, I]]·J_0 (theory.md §4), hence
     det J_η = det J_0."""
@@ -210,10 +228,13 @@ def test_ring_jacobian_matches_finite_differences():
 
 def test_verdicts_under_jit_and_vmap():
     s = gdgan.systems.get("lq", loss="wgan")
-    verdicts = jax.vmap(lambda e: gdgan.stability(s.field(gdgan.GradientPenalty(e)), s.equilibrium).verdict)(
-        jnp.array([0.0, 0.5]))
+    verdicts = jax.vmap(
+        lambda e: gdgan.stability(s.field(gdgan.GradientPenalty(e)), s.equilibrium).verdict
+    )(jnp.array([0.0, 0.5]))
     assert list(gdgan._analysis.enum_name(gdgan.Verdict, verdicts)) == ["marginal", "stable"]
-    unstable = gdgan.stability(lambda t, y, a: jax.tree_util.tree_map(lambda v: 0.3 * v, y), lq_state(0.0, 0.0))
+    unstable = gdgan.stability(
+        lambda t, y, a: jax.tree_util.tree_map(lambda v: 0.3 * v, y), lq_state(0.0, 0.0)
+    )
     assert unstable.verdict == gdgan.Verdict.unstable and unstable.max_stable_step == 0
 
 
@@ -221,7 +242,9 @@ def test_verdicts_under_jit_and_vmap():
 def test_find_equilibrium(method):
     s = gdgan.systems.get("lq", sigma=1.3, loss="gan")
     y = gdgan.find_equilibrium(s.field(), lq_state(0.2, 1.0), method=method)
-    assert abs(float(y["disc"]["w"])) < 1e-8 and float(y["gen"]["a"]) == pytest.approx(1.3, abs=1e-8)
+    assert abs(float(y["disc"]["w"])) < 1e-8 and float(y["gen"]["a"]) == pytest.approx(
+        1.3, abs=1e-8
+    )
     with pytest.raises(ValueError, match="method: expected one of"):
         gdgan.find_equilibrium(s.field(), lq_state(0.2, 1.0), method="bisect")
 
@@ -244,5 +267,7 @@ def test_systems_equilibria_are_zeros_of_the_field(name, loss):
 def test_system_errors():
     with pytest.raises(ValueError, match=r"system: expected one of \['dirac', 'lq'"):
         gdgan.systems.get("lqq")
-    with pytest.raises(ValueError, match=r"param: system 'lq' has parameters \['loss', 'sigma'\], got 'sgima'"):
+    with pytest.raises(
+        ValueError, match=r"param: system 'lq' has parameters \['loss', 'sigma'\], got 'sgima'"
+    ):
         gdgan.systems.get("lq", sgima=1.0)

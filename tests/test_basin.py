@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import gdgan
-from gdgan import _repro_roa as roa
 from gdgan._basin import basin_radius, basin_slice, lyapunov_certificate, solve_lyapunov
 from gdgan._reproduce import REPRODUCTIONS
+from gdgan._reproduce import roa as roa
 
 K = 8  # directions = batch size everywhere below
 DISK = dict(t1=40.0, chunk_size=K)
@@ -79,8 +79,15 @@ def test_solve_lyapunov_matches_the_equation(key):
 
 
 # One LQ configuration, shared with the reproduction below (same compiled simulation).
-TINY = dict(directions=4, slice_n=6, rtol=1e-8, tol_frac=1 / 8, ring=False,
-            slices=("lq-gan",), etas={"lq-gan": (0.0, 0.5), "lq-wgan": (0.0, 0.5)})
+TINY = dict(
+    directions=4,
+    slice_n=6,
+    rtol=1e-8,
+    tol_frac=1 / 8,
+    ring=False,
+    slices=("lq-gan",),
+    etas={"lq-gan": (0.0, 0.5), "lq-wgan": (0.0, 0.5)},
+)
 
 
 def test_lyapunov_certificate_inside_lq_gan_basin():
@@ -92,8 +99,16 @@ def test_lyapunov_certificate_inside_lq_gan_basin():
     cert = lyapunov_certificate(f, s.equilibrium, r_max=4.0, n_samples=256, n_shells=32)
     assert 0 < cert.radius_lower < 1.0 and not cert.limited_by_r_max  # a = 0 is invariant
     ea, eb = cert.ellipse(np.eye(2)[0], np.eye(2)[1])
-    sl = basin_slice(f, s.equilibrium, extent=(ea.min(), ea.max(), eb.min(), eb.max()), n=8,
-                     t1=100.0, rtol=1e-8, atol=1e-8, chunk_size=TINY["directions"])
+    sl = basin_slice(
+        f,
+        s.equilibrium,
+        extent=(ea.min(), ea.max(), eb.min(), eb.max()),
+        n=8,
+        t1=100.0,
+        rtol=1e-8,
+        atol=1e-8,
+        chunk_size=TINY["directions"],
+    )
     inside = roa._inside(cert, sl)
     assert inside.sum() >= 20
     assert np.all(sl.in_basin[inside])
@@ -101,13 +116,24 @@ def test_lyapunov_certificate_inside_lq_gan_basin():
 
 def good_numbers():
     row = lambda eta, m, verdict="stable": {  # noqa: E731
-        "eta": eta, "verdict": verdict, "min": m, "median": m, "max": m, "mean": m,
-        "hit_r_max": 0.0}
-    return {"systems": {
-        "lq-gan": {"tol": 0.1, "marginal_at_0": False, "rows": [row(0.0, 1.0), row(0.5, 1.0)]},
-        "lq-wgan": {"tol": 0.1, "marginal_at_0": True,
-                    "rows": [row(0.0, 0.0, "marginal"), row(0.5, 2.0)]},
-    }}
+        "eta": eta,
+        "verdict": verdict,
+        "min": m,
+        "median": m,
+        "max": m,
+        "mean": m,
+        "hit_r_max": 0.0,
+    }
+    return {
+        "systems": {
+            "lq-gan": {"tol": 0.1, "marginal_at_0": False, "rows": [row(0.0, 1.0), row(0.5, 1.0)]},
+            "lq-wgan": {
+                "tol": 0.1,
+                "marginal_at_0": True,
+                "rows": [row(0.0, 0.0, "marginal"), row(0.5, 2.0)],
+            },
+        }
+    }
 
 
 def test_verdict_roa_both_ways():
@@ -170,6 +196,7 @@ def test_argument_errors():
         basin_slice(disk, ORIGIN, extent=(1.0, -1.0, 0.0, 1.0))
     with pytest.raises(ValueError, match="`v` must not be parallel"):
         basin_slice(disk, ORIGIN, u=[1.0, 0.0], v=[2.0, 0.0])
+
     def centre(t, y, args):
         return {"disc": y["gen"], "gen": -y["disc"]}
 
@@ -203,6 +230,7 @@ def test_default_horizon_follows_the_slowest_mode():
     assert short.max < 1.0 and auto.min == 2.0 and auto.hit_r_max.all()
     for row in auto.directions:
         y0 = {"disc": {"psi": jnp.array(2.0 * row[0])}, "gen": {"theta": jnp.array(2.0 * row[1])}}
-        out = gdgan.simulate(f, y0, 2000.0, y_star=s.equilibrium, converge_tol=1e-6, rtol=1e-8,
-                             atol=1e-8)
+        out = gdgan.simulate(
+            f, y0, 2000.0, y_star=s.equilibrium, converge_tol=1e-6, rtol=1e-8, atol=1e-8
+        )
         assert out.outcome == gdgan.Outcome.converged and out.distance < 1e-3

@@ -36,11 +36,19 @@ def test_spectrum_params_and_table(capsys):
     code, out, _ = run(capsys, "spectrum", "lq", "--param", "sigma=2", "--json")
     obj = json.loads(out)
     # λ² + 24λ + 4 = 0 ⇒ λ = −12 ± √140
-    assert sorted(e[0] for e in obj["eigenvalues"]) == pytest.approx([-12 - 140**0.5, -12 + 140**0.5])
+    assert sorted(e[0] for e in obj["eigenvalues"]) == pytest.approx(
+        [-12 - 140**0.5, -12 + 140**0.5]
+    )
     code, out, _ = run(capsys, "spectrum", "dirac")
     assert code == 0 and "verdict: marginal" in out
     code, out, _ = run(capsys, "systems", "--json")
-    assert {s["name"] for s in json.loads(out)["systems"]} >= {"dirac", "lq", "uniform", "ring", "two_gaussians"}
+    assert {s["name"] for s in json.loads(out)["systems"]} >= {
+        "dirac",
+        "lq",
+        "uniform",
+        "ring",
+        "two_gaussians",
+    }
 
 
 @pytest.mark.parametrize(
@@ -52,7 +60,10 @@ def test_spectrum_params_and_table(capsys):
         (["spectrum", "lq", "--param", "sigma=-1"], "`sigma` must be positive"),
         (["spectrum", "lq", "--param", "bogus=1"], "param: system 'lq' has parameters"),
         (["spectrum", "lq", "--eta", "-0.5"], "--eta: expected a non-negative number"),
-        (["spectrum", "two_gaussians", "--loss", "gan"], "--loss: system 'two_gaussians' has a fixed objective"),
+        (
+            ["spectrum", "two_gaussians", "--loss", "gan"],
+            "--loss: system 'two_gaussians' has a fixed objective",
+        ),
         (["frobnicate"], "invalid choice"),
     ],
 )
@@ -63,8 +74,12 @@ def test_bad_input_one_line(capsys, argv, needle):
 
 
 def test_console_entry_point_no_traceback():
-    proc = subprocess.run([sys.executable, "-m", "gdgan", "spectrum", "lq", "--loss", "nope"],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "gdgan", "spectrum", "lq", "--loss", "nope"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith("gdgan: error: loss:")
 

@@ -21,8 +21,9 @@ def run_json(capsys, argv):
 
 def test_simulate_lq_wgan_cycles_and_penalty_converges(tmp_path, capsys):
     d1 = tmp_path / "d1"
-    s1 = run_json(capsys, ["simulate", "lq", "--loss", "wgan", "--t1", "200", "--out",
-                           str(d1), "--json"])
+    s1 = run_json(
+        capsys, ["simulate", "lq", "--loss", "wgan", "--t1", "200", "--out", str(d1), "--json"]
+    )
     assert s1["outcome"] == "cycling"
     assert s1["conserved_drift"] < 1e-6 and s1["steps"] > 100 and s1["wall_time_s"] > 0
     for name in ("trajectory.npz", "summary.json", "phase.png"):
@@ -31,15 +32,45 @@ def test_simulate_lq_wgan_cycles_and_penalty_converges(tmp_path, capsys):
     traj = np.load(d1 / "trajectory.npz")
     assert traj["gen.a"].shape == traj["ts"].shape and traj["ts"][-1] == 200.0
 
-    s2 = run_json(capsys, ["simulate", "lq", "--loss", "wgan", "--eta", "0.5", "--t1", "200",
-                           "--y0", "a=1.3", "--json"])
+    s2 = run_json(
+        capsys,
+        [
+            "simulate",
+            "lq",
+            "--loss",
+            "wgan",
+            "--eta",
+            "0.5",
+            "--t1",
+            "200",
+            "--y0",
+            "a=1.3",
+            "--json",
+        ],
+    )
     assert s2["outcome"] == "converged"
     assert s2["final_distance"] < 1e-6 and s2["y0"]["gen.a"] == 1.3
 
 
 def test_train_extragradient(tmp_path, capsys):
-    s = run_json(capsys, ["train", "lq", "--loss", "wgan", "--optimizer", "extragradient",
-                          "--lr", "0.05", "--steps", "2000", "--out", str(tmp_path), "--json"])
+    s = run_json(
+        capsys,
+        [
+            "train",
+            "lq",
+            "--loss",
+            "wgan",
+            "--optimizer",
+            "extragradient",
+            "--lr",
+            "0.05",
+            "--steps",
+            "2000",
+            "--out",
+            str(tmp_path),
+            "--json",
+        ],
+    )
     assert s["final_distance"] < 1e-3 and s["optimizer"] == "extragradient"
     traj = np.load(tmp_path / "trajectory.npz")
     assert traj["grad_norm_disc"].shape == (2000,)
@@ -66,8 +97,11 @@ def test_bad_input_is_one_line(argv, needle, capsys):
 
 
 def test_exit_code_subprocess():
-    res = subprocess.run([sys.executable, "-m", "gdgan._cli", "simulate", "lq", "--y0",
-                          "a=nan", "--json"], capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "gdgan._cli", "simulate", "lq", "--y0", "a=nan", "--json"],
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode != 0
     assert res.stdout == "" and len(res.stderr.strip().splitlines()) == 1
 
@@ -79,10 +113,32 @@ def test_train_unbiased_minibatch_penalty(tmp_path, capsys):
     means = {}
     for flag in ([], ["--unbiased-penalty"]):
         out = tmp_path / ("u" if flag else "p")
-        s = run_json(capsys, ["train", "lq", "--loss", "gan", "--eta", "0.5", "--batch", "4",
-                              "--optimizer", "sgd", "--lr", "0.01", "--steps", "3000", "--stride",
-                              "1", "--out", str(out), "--json", *flag])
+        s = run_json(
+            capsys,
+            [
+                "train",
+                "lq",
+                "--loss",
+                "gan",
+                "--eta",
+                "0.5",
+                "--batch",
+                "4",
+                "--optimizer",
+                "sgd",
+                "--lr",
+                "0.01",
+                "--steps",
+                "3000",
+                "--stride",
+                "1",
+                "--out",
+                str(out),
+                "--json",
+                *flag,
+            ],
+        )
         assert s["unbiased_penalty"] is bool(flag)
         a = np.load(out / "trajectory.npz")["gen.a"]
-        means[bool(flag)] = a[len(a) // 2:].mean()
+        means[bool(flag)] = a[len(a) // 2 :].mean()
     assert means[False] < 0.8 and means[True] > 0.9

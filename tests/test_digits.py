@@ -7,11 +7,22 @@ import numpy as np
 import pytest
 
 import gdgan
-from gdgan import _repro_digits as rd
-from gdgan._digits import digit_classifier, digit_metrics, digits_system, load_digits
+from gdgan._reproduce import digits as rd
+from gdgan.systems._digits import digit_classifier, digit_metrics, digits_system, load_digits
 
-TINY = dict(steps=4, snapshots=2, eig_snapshots=1, lr=1e-3, batch=8, eval_samples=64,
-            n_samples=16, eig_k=2, eig_tol=1e-2, eig_ncv=12, eig_restarts=5)
+TINY = dict(
+    steps=4,
+    snapshots=2,
+    eig_snapshots=1,
+    lr=1e-3,
+    batch=8,
+    eval_samples=64,
+    n_samples=16,
+    eig_k=2,
+    eig_tol=1e-2,
+    eig_ncv=12,
+    eig_restarts=5,
+)
 
 
 def test_load_digits_scale_and_labels():
@@ -55,7 +66,10 @@ def test_metrics_thresholds_and_non_finite_images():
     assert sum(m["class_histogram"]) == pytest.approx(0.5)
     assert m["mean_confidence"] <= 0.5
     assert digit_metrics(np.full((4, 64), np.inf)) == {
-        "coverage": 0, "mean_confidence": 0.0, "class_histogram": [0.0] * 10}
+        "coverage": 0,
+        "mean_confidence": 0.0,
+        "class_histogram": [0.0] * 10,
+    }
 
 
 def test_argument_errors():
@@ -94,8 +108,7 @@ def test_pipeline_tiny(tmp_path):
     """Train, measure and plot in a tiny configuration (GAN with and without the penalty:
     one compilation)."""
     methods = [m for m in rd.digits_methods() if m[1] == "gan"]
-    numbers, snaps = rd.run_digits(TINY, methods=methods,
-                                   system_params=dict(width=4, latent_dim=2))
+    numbers, snaps = rd.run_digits(TINY, methods=methods, system_params=dict(width=4, latent_dim=2))
     assert set(numbers["methods"]) == {"GAN (η = 0)", "GAN + penalty (η = 0.5)"}
     for m in numbers["methods"].values():
         assert m["iterations"] == [0, 2, 4]
@@ -115,8 +128,12 @@ def test_pipeline_tiny(tmp_path):
 
 def good_numbers():
     def run(loss, eta, coverage, confidence):
-        return {"loss": loss, "eta": eta, "coverage_late_mean": coverage,
-                "confidence_late_mean": confidence}
+        return {
+            "loss": loss,
+            "eta": eta,
+            "coverage_late_mean": coverage,
+            "confidence_late_mean": confidence,
+        }
 
     return {
         "confidence_uniform_noise": 0.6,

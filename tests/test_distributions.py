@@ -66,8 +66,11 @@ def test_mixture_dirac_empirical_exact():
 
 @pytest.mark.parametrize(
     "dist",
-    [gdgan.Normal(0.5, 1.5), gdgan.Uniform(-1.0, 2.0),
-     gdgan.Mixture([gdgan.Normal(-2.0, 0.5), gdgan.Normal(2.0, 0.5)])],
+    [
+        gdgan.Normal(0.5, 1.5),
+        gdgan.Uniform(-1.0, 2.0),
+        gdgan.Mixture([gdgan.Normal(-2.0, 0.5), gdgan.Normal(2.0, 0.5)]),
+    ],
 )
 def test_monte_carlo_within_standard_error(dist):
     """The fixed-sample Monte Carlo mean of f(x) = sin x + x² is within 4 standard errors
@@ -89,10 +92,16 @@ def test_vmap_over_std():
 
 
 def test_default_expectation_policy():
-    small = gdgan.Game(lambda p, x: p * x, lambda p, z: p * z, gdgan.Normal(0.0, 1.0), gdgan.Normal(0.0, 1.0))
+    small = gdgan.Game(
+        lambda p, x: p * x, lambda p, z: p * z, gdgan.Normal(0.0, 1.0), gdgan.Normal(0.0, 1.0)
+    )
     assert isinstance(small.expectation, gdgan.Quadrature)
-    big = gdgan.Game(lambda p, x: p * x, lambda p, z: jnp.sum(p * z), gdgan.Normal(0.0, 1.0),
-                     gdgan.Normal(jnp.zeros(50), 1.0))
+    big = gdgan.Game(
+        lambda p, x: p * x,
+        lambda p, z: jnp.sum(p * z),
+        gdgan.Normal(0.0, 1.0),
+        gdgan.Normal(jnp.zeros(50), 1.0),
+    )
     assert isinstance(big.expectation, gdgan.MonteCarlo)
 
 

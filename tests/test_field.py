@@ -12,8 +12,14 @@ import gdgan
 
 
 def lq_game(sigma=1.0, loss="wgan", **kw):
-    return gdgan.Game(lambda p, x: p["w"] * x**2, lambda p, z: p["a"] * z,
-                      gdgan.Normal(0.0, sigma), gdgan.Normal(0.0, 1.0), loss=loss, **kw)
+    return gdgan.Game(
+        lambda p, x: p["w"] * x**2,
+        lambda p, z: p["a"] * z,
+        gdgan.Normal(0.0, sigma),
+        gdgan.Normal(0.0, 1.0),
+        loss=loss,
+        **kw,
+    )
 
 
 def test_lq_wgan_value_and_field():
@@ -41,6 +47,7 @@ def test_field_is_minus_each_players_gradient_by_finite_differences(loss):
             yy = jax.tree_util.tree_map(lambda v: v, y)
             yy[player][leaf] = y[player][leaf] + d
             return losses(yy)[idx]
+
         return (at(eps) - at(-eps)) / (2 * eps)
 
     h = gdgan.vector_field(game)(0.0, y, None)
@@ -52,7 +59,9 @@ def test_zero_sum_player_losses_are_minus_and_plus_value():
     game = lq_game(1.0, "gan")
     y = lq_state(0.2, 1.4)
     l_d, l_g = gdgan.vector_field(game).player_losses(y)
-    assert l_g == pytest.approx(float(game.value(y))) and l_d == pytest.approx(float(-game.value(y)))
+    assert l_g == pytest.approx(float(game.value(y))) and l_d == pytest.approx(
+        float(-game.value(y))
+    )
 
 
 def test_custom_concave_loss_matches_named():
@@ -68,9 +77,14 @@ def test_equinox_modules_as_players():
     kd, kg = jax.random.split(jax.random.PRNGKey(0))
     disc = eqx.nn.MLP(1, "scalar", 4, 1, key=kd, activation=jnp.tanh)
     gen = eqx.nn.MLP(1, 1, 4, 1, key=kg, activation=jnp.tanh)
-    game = gdgan.Game(lambda m, x: m(x[None]), lambda m, z: m(z[None])[0],
-                      gdgan.Normal(0.0, 1.0), gdgan.Normal(0.0, 1.0), loss="gan",
-                      expectation=gdgan.Quadrature(8))
+    game = gdgan.Game(
+        lambda m, x: m(x[None]),
+        lambda m, z: m(z[None])[0],
+        gdgan.Normal(0.0, 1.0),
+        gdgan.Normal(0.0, 1.0),
+        loss="gan",
+        expectation=gdgan.Quadrature(8),
+    )
     y = {"disc": disc, "gen": gen}
     h = gdgan.vector_field(game)(0.0, y, None)
     gd = eqx.filter_grad(lambda d: game.value({"disc": d, "gen": gen}))(disc)
@@ -143,7 +157,9 @@ def test_ring_field_shapes():
 def test_errors():
     game = lq_game()
     field = gdgan.vector_field(game)
-    with pytest.raises(ValueError, match=r"y: expected a dict \{'disc': ..., 'gen': ...\}, got \['disc'\]"):
+    with pytest.raises(
+        ValueError, match=r"y: expected a dict \{'disc': ..., 'gen': ...\}, got \['disc'\]"
+    ):
         field(0.0, {"disc": {"w": 0.0}}, None)
     with pytest.raises(ValueError, match=r"generator: output shape \(3,\) does not match"):
         field(0.0, {"disc": {"w": jnp.array(0.0)}, "gen": {"a": jnp.ones(3)}}, None)
@@ -151,7 +167,9 @@ def test_errors():
         gdgan.GradientPenalty(-0.1)
     with pytest.raises(ValueError, match="R1: `gamma` must be non-negative"):
         gdgan.R1(-1.0)
-    with pytest.raises(ValueError, match=r"loss: expected one of \['gan', 'hinge', 'lsgan', 'nsgan', 'wgan'\]"):
+    with pytest.raises(
+        ValueError, match=r"loss: expected one of \['gan', 'hinge', 'lsgan', 'nsgan', 'wgan'\]"
+    ):
         lq_game(loss="gann")
     with pytest.raises(ValueError, match="loss: the callable f must be concave"):
         lq_game(loss=lambda t: t**2)
@@ -161,11 +179,17 @@ def test_errors():
         gdgan.vector_field(game, 0.5)
     with pytest.raises(TypeError, match="R1: needs a gdgan.Game"):
         gdgan.vector_field(gdgan.ValueGame(lambda y: y["disc"] * y["gen"]), gdgan.R1(1.0))(
-            0.0, {"disc": jnp.array(1.0), "gen": jnp.array(1.0)}, None)
+            0.0, {"disc": jnp.array(1.0), "gen": jnp.array(1.0)}, None
+        )
     with pytest.raises(ValueError, match="discriminator: must return one scalar logit"):
-        gdgan.vector_field(gdgan.Game(lambda p, x: p * jnp.ones(2), lambda p, z: p * z,
-                                      gdgan.Normal(0.0, 1.0), gdgan.Normal(0.0, 1.0)))(
-            0.0, {"disc": jnp.array(1.0), "gen": jnp.array(1.0)}, None)
+        gdgan.vector_field(
+            gdgan.Game(
+                lambda p, x: p * jnp.ones(2),
+                lambda p, z: p * z,
+                gdgan.Normal(0.0, 1.0),
+                gdgan.Normal(0.0, 1.0),
+            )
+        )(0.0, {"disc": jnp.array(1.0), "gen": jnp.array(1.0)}, None)
     bad_field = lambda t, y, args: {"disc": y["disc"]}  # noqa: E731
     with pytest.raises(ValueError, match="field: must return the state's structure"):
         gdgan.stability(bad_field, lq_state(0.0, 1.0))

@@ -80,8 +80,12 @@ def test_danskin_gradient_equals_finite_differences():
         if abs(mu[0] - mu[1]) < 0.1:
             continue
         g = np.asarray(lm.optimal_gradient(jnp.asarray(mu), jnp.asarray(star)))
-        fd = np.array([(float(tv(mu + h * e, star)) - float(tv(mu - h * e, star))) / (2 * h)
-                       for e in np.eye(2)])
+        fd = np.array(
+            [
+                (float(tv(mu + h * e, star)) - float(tv(mu - h * e, star))) / (2 * h)
+                for e in np.eye(2)
+            ]
+        )
         np.testing.assert_allclose(g, fd, atol=1e-7)
 
 
@@ -150,8 +154,9 @@ def test_grid_vmap_equals_loop():
         opt = lm.optimal(mu0, MU_STAR, 0.1, 40, stride=20)
         np.testing.assert_allclose(g.optimal.mu[i, j], opt.mu, atol=1e-12)
         for k in range(2):
-            fo = lm.first_order(mu0, lm.random_disc(keys[i, j, k]), MU_STAR, 0.1, 60, stride=20,
-                                record_tv=False)
+            fo = lm.first_order(
+                mu0, lm.random_disc(keys[i, j, k]), MU_STAR, 0.1, 60, stride=20, record_tv=False
+            )
             np.testing.assert_allclose(g.first_order.mu[i, j, k], fo.mu, atol=1e-12)
             assert int(g.first_order.result._value[i, j, k]) == int(fo.result._value)
 
@@ -167,31 +172,39 @@ def test_fields():
     np.testing.assert_allclose(h["disc"]["l"], gl, atol=1e-14)
     np.testing.assert_allclose(h["disc"]["r"], gr, atol=1e-14)
     opt = lm.optimal_field(MU_STAR, tv_tol=1e-3)
-    np.testing.assert_allclose(opt(0.0, y, None)["gen"]["mu"],
-                               -lm.optimal_gradient(y["gen"]["mu"], MU_STAR), atol=1e-14)
+    np.testing.assert_allclose(
+        opt(0.0, y, None)["gen"]["mu"], -lm.optimal_gradient(y["gen"]["mu"], MU_STAR), atol=1e-14
+    )
     at_star = lm.state(jnp.array([0.5, -0.5]))
-    np.testing.assert_array_equal(opt(0.0, at_star, None)["gen"]["mu"], 0.0)   # TV <= tv_tol
+    np.testing.assert_array_equal(opt(0.0, at_star, None)["gen"]["mu"], 0.0)  # TV <= tv_tol
 
 
 def test_verdict_both_outcomes():
-    from gdgan._repro_li_madry import verdict_li_madry
+    from gdgan._reproduce.li_madry import verdict_li_madry
 
     ok, reason = verdict_li_madry({"optimal_success": 1.0, "first_order_success": 0.15})
     assert ok and "100%" in reason
-    for bad in ({"optimal_success": 0.6, "first_order_success": 0.1},
-                {"optimal_success": 1.0, "first_order_success": 0.8},
-                {"optimal_success": 0.9, "first_order_success": 0.55},
-                {"optimal_success": float("nan"), "first_order_success": 0.1}):
+    for bad in (
+        {"optimal_success": 0.6, "first_order_success": 0.1},
+        {"optimal_success": 1.0, "first_order_success": 0.8},
+        {"optimal_success": 0.9, "first_order_success": 0.55},
+        {"optimal_success": float("nan"), "first_order_success": 0.1},
+    ):
         ok, reason = verdict_li_madry(bad)
         assert not ok and reason
 
 
 def test_reproduction_tiny(tmp_path):
-    from gdgan._repro_li_madry import CONFIGS, run_li_madry, verdict_li_madry
+    from gdgan._reproduce.li_madry import CONFIGS, run_li_madry, verdict_li_madry
 
     numbers, figures, table = run_li_madry(tmp_path, CONFIGS["tiny"])
-    for key in ("optimal_success", "first_order_success", "failure_modes",
-                "ode_optimal_success", "ode_first_order_success"):
+    for key in (
+        "optimal_success",
+        "first_order_success",
+        "failure_modes",
+        "ode_optimal_success",
+        "ode_first_order_success",
+    ):
         assert key in numbers
     counts = numbers["failure_modes"]["counts"]
     assert sum(counts.values()) == 6 * CONFIGS["tiny"]["repeats"]

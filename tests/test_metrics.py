@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import gdgan
-from gdgan import _repro_ring as ring
+from gdgan._reproduce import ring as ring
 
 
 def centers(k=8, r=2.0):
@@ -26,23 +26,33 @@ def test_all_modes_covered_by_samples_from_the_ring():
 
 def test_collapsed_and_off_mode_samples():
     c = centers()
-    collapsed = jnp.tile(jnp.asarray(c[3]), (1000, 1))             # all on one mode
+    collapsed = jnp.tile(jnp.asarray(c[3]), (1000, 1))  # all on one mode
     covered, quality, _ = gdgan.mode_coverage(collapsed, c, 0.02)
     assert int(covered) == 1 and float(quality) == 1.0
-    far = jnp.zeros((1000, 2))                                      # all at the centre
+    far = jnp.zeros((1000, 2))  # all at the centre
     covered, quality, _ = gdgan.mode_coverage(far, c, 0.02)
     assert int(covered) == 0 and float(quality) == 0.0
     # 0.5 % of samples on mode 0 is below the 1 % threshold; 2 % on mode 1 is above it.
-    mix = jnp.concatenate([jnp.tile(jnp.asarray(c[0]), (5, 1)), jnp.tile(jnp.asarray(c[1]), (20, 1)),
-                           jnp.zeros((975, 2))])
+    mix = jnp.concatenate(
+        [
+            jnp.tile(jnp.asarray(c[0]), (5, 1)),
+            jnp.tile(jnp.asarray(c[1]), (20, 1)),
+            jnp.zeros((975, 2)),
+        ]
+    )
     covered, quality, _ = gdgan.mode_coverage(mix, c, 0.02)
     assert int(covered) == 1 and abs(float(quality) - 0.025) < 1e-12
 
 
 def test_ring_verdict_both_ways():
     def numbers(base, pen):
-        return {"methods": {"GAN (η = 0)": {"modes_covered_late_mean": base},
-                            "GAN + penalty (η = 0.5)": {"modes_covered_late_mean": pen}}}
+        return {
+            "methods": {
+                "GAN (η = 0)": {"modes_covered_late_mean": base},
+                "GAN + penalty (η = 0.5)": {"modes_covered_late_mean": pen},
+            }
+        }
+
     assert ring.verdict_ring(numbers(2.0, 8.0))[0]
     assert not ring.verdict_ring(numbers(2.0, 4.0))[0]
     assert not ring.verdict_ring(numbers(8.0, 8.0))[0]
@@ -52,10 +62,14 @@ def test_ring_pipeline_tiny(tmp_path):
     """The nk-ring pipeline end to end on a tiny ring (width 8, 20 Adam steps, two methods):
     per-snapshot metrics have the right length and range, the eigenvalues are finite, and
     the figures are written."""
-    cfg = dict(steps=20, snapshots=2, lr=1e-3, lr_end=1e-4, eval_samples=200, eig_tol=1e-4,
-               eig_restarts=2)
+    cfg = dict(
+        steps=20, snapshots=2, lr=1e-3, lr_end=1e-4, eval_samples=200, eig_tol=1e-4, eig_restarts=2
+    )
     numbers, snaps, centres = ring.run_ring(
-        cfg, methods=ring.ring_methods()[:2], system_params=dict(width=8, latent_dim=4, n_samples=16))
+        cfg,
+        methods=ring.ring_methods()[:2],
+        system_params=dict(width=8, latent_dim=4, n_samples=16),
+    )
     for m in numbers["methods"].values():
         assert m["iterations"] == [0, 10, 20]
         assert all(0 <= c <= 8 for c in m["modes_covered"])

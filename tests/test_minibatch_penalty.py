@@ -24,8 +24,10 @@ B, N = 4, 20_000
 @pytest.fixture(scope="module")
 def setup():
     s = gdgan.systems.get("lq", loss="gan")
-    y = {"disc": jax.tree_util.tree_map(lambda a: a + 0.1, s.equilibrium["disc"]),
-         "gen": jax.tree_util.tree_map(lambda a: 1.2 * a, s.equilibrium["gen"])}
+    y = {
+        "disc": jax.tree_util.tree_map(lambda a: a + 0.1, s.equilibrium["disc"]),
+        "gen": jax.tree_util.tree_map(lambda a: 1.2 * a, s.equilibrium["gen"]),
+    }
     return s, y
 
 
@@ -46,22 +48,26 @@ def test_plugin_penalty_is_biased_by_trace_sigma_over_b(setup, key):
     s, y = setup
     reg = gdgan.GradientPenalty(0.5)
     exact_field = gdgan.vector_field(s.game, reg)
-    exact_pen = float((exact_field.player_losses(y)[1] - gdgan.vector_field(s.game).player_losses(y)[1]) / 0.5)
+    exact_pen = float(
+        (exact_field.player_losses(y)[1] - gdgan.vector_field(s.game).player_losses(y)[1]) / 0.5
+    )
     sigma = gdgan.gradient_covariance(s.game, y, n_samples=200_000, key=key)
     n_d = jax.flatten_util.ravel_pytree(y["disc"])[0].size
     bias = float(jnp.trace(sigma[:n_d, :n_d])) / B
     (pen, se), (h, h_se) = minibatch_stats(s, y, reg, key)
-    assert bias > 20 * se                                       # the bias is real here
+    assert bias > 20 * se  # the bias is real here
     assert abs(pen - (exact_pen + bias)) < 4 * se + 0.01 * bias
     h_exact = float(jax.tree_util.tree_leaves(exact_field(0.0, y, None)["gen"])[0])
-    assert abs(h - h_exact) > 10 * h_se                         # and moves the generator
+    assert abs(h - h_exact) > 10 * h_se  # and moves the generator
 
 
 def test_unbiased_penalty_and_its_gradient(setup, key):
     s, y = setup
     reg = gdgan.GradientPenalty(0.5, unbiased=True)
-    exact_field = gdgan.vector_field(s.game, reg)               # quadrature: no correction
-    exact_pen = float((exact_field.player_losses(y)[1] - gdgan.vector_field(s.game).player_losses(y)[1]) / 0.5)
+    exact_field = gdgan.vector_field(s.game, reg)  # quadrature: no correction
+    exact_pen = float(
+        (exact_field.player_losses(y)[1] - gdgan.vector_field(s.game).player_losses(y)[1]) / 0.5
+    )
     (pen, se), (h, h_se) = minibatch_stats(s, y, reg, jax.random.fold_in(key, 1))
     assert abs(pen - exact_pen) < 4 * se
     h_exact = float(jax.tree_util.tree_leaves(exact_field(0.0, y, None)["gen"])[0])

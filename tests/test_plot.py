@@ -19,8 +19,9 @@ def _texts(fig):
 @pytest.fixture(scope="module")
 def lq_run():
     s = gdgan.systems.get("lq", loss="wgan")
-    out = gdgan.simulate(s.field(gdgan.GradientPenalty(0.5)), s.init, 60.0, n_save=201,
-                         y_star=s.equilibrium)
+    out = gdgan.simulate(
+        s.field(gdgan.GradientPenalty(0.5)), s.init, 60.0, n_save=201, y_star=s.equilibrium
+    )
     return s, out
 
 
@@ -28,8 +29,9 @@ def test_phase_portrait(lq_run, tmp_path):
     from matplotlib.figure import Figure
 
     s, out = lq_run
-    fig = gdgan.plot.phase_portrait(s.field(gdgan.GradientPenalty(0.5)), s.equilibrium,
-                                    trajectories=[out])
+    fig = gdgan.plot.phase_portrait(
+        s.field(gdgan.GradientPenalty(0.5)), s.equilibrium, trajectories=[out]
+    )
     assert isinstance(fig, Figure)
     xlabel, ylabel, title, legend = _texts(fig)
     assert "w" in xlabel and "a" in ylabel and title
@@ -74,6 +76,5 @@ def test_eigenvalues(tmp_path):
 
 def test_core_does_not_import_matplotlib():
     code = "import gdgan, sys; print('matplotlib' in sys.modules)"
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert res.stdout.strip() == "False"

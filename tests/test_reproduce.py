@@ -8,14 +8,23 @@ import sys
 
 import pytest
 
-from gdgan import _repro_nk as nk
 from gdgan._reproduce import REPRODUCTIONS, reproduce, reproductions
+from gdgan._reproduce import nk as nk
 
 
 def test_registry_lists_every_reproduction():
     names = reproductions()
-    for name in ("nk-stability-table", "nk-lq", "nk-uniform", "dirac-stabilizers", "nk-ring",
-                 "li-madry", "roa", "stochastic", "digits"):
+    for name in (
+        "nk-stability-table",
+        "nk-lq",
+        "nk-uniform",
+        "dirac-stabilizers",
+        "nk-ring",
+        "li-madry",
+        "roa",
+        "stochastic",
+        "digits",
+    ):
         assert name in names
     with pytest.raises(ValueError, match="name: expected one of"):
         reproduce("nope")
@@ -39,10 +48,14 @@ def test_stability_table_verdict_both_ways(tmp_path):
 
 def good_flow_numbers():
     return {
-        "wgan_outcome": "cycling", "wgan_conserved_drift": 1e-9, "gan_outcome": "converged",
+        "wgan_outcome": "cycling",
+        "wgan_conserved_drift": 1e-9,
+        "gan_outcome": "converged",
         "penalty_outcomes": {"0.1": "converged", "0.5": "converged"},
-        "eigenvalue_error_vs_closed_form": 1e-12, "all_eta_positive_stable": True,
-        "euler_distance_start": 0.5, "euler_distance_end": 2.0,
+        "eigenvalue_error_vs_closed_form": 1e-12,
+        "all_eta_positive_stable": True,
+        "euler_distance_start": 0.5,
+        "euler_distance_end": 2.0,
     }
 
 
@@ -77,8 +90,20 @@ def test_report_and_cli_json(tmp_path):
     """`gdgan reproduce NAME --json` prints one JSON object; the report has a verdict line."""
     out = tmp_path / "o"
     proc = subprocess.run(
-        [sys.executable, "-m", "gdgan", "reproduce", "dirac-stabilizers", "--quick", "--json", "--out", str(out)],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "gdgan",
+            "reproduce",
+            "dirac-stabilizers",
+            "--quick",
+            "--json",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
     obj = json.loads(proc.stdout)
@@ -93,7 +118,9 @@ def test_report_and_cli_json(tmp_path):
     report = (out / "report.md").read_text()
     assert "**Verdict: reproduced**" in report and "dirac_stabilizers.png" in report
     assert "data:image/png;base64" in (out / "report.html").read_text()
-    bad = subprocess.run([sys.executable, "-m", "gdgan", "reproduce", "nope"], capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "gdgan", "reproduce", "nope"], capture_output=True, text=True
+    )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
 
 

@@ -35,8 +35,9 @@ def test_lq_wgan_conserves_H_and_cycles():
     σ^2\ln|a|$ is a first integral ($\dot H = 2w(σ^2 - a^2) + (a - σ^2/a)\,2wa = 0$), so
     the orbit is closed and the outcome is `cycling`, with or without `conserved`."""
     s = gdgan.systems.get("lq", sigma=1.3, loss="wgan")
-    out = gdgan.simulate(s.field(), s.init, 200.0, y_star=s.equilibrium,
-                         conserved=s.conserved, **TIGHT)
+    out = gdgan.simulate(
+        s.field(), s.init, 200.0, y_star=s.equilibrium, conserved=s.conserved, **TIGHT
+    )
     H = jax.vmap(s.conserved)(out.ys)
     rel = jnp.max(jnp.abs(H - H[0])) / jnp.abs(H[0])
     assert rel <= 1e-8
@@ -52,8 +53,14 @@ def test_lq_wgan_penalty_converges(eta):
     r"""With `GradientPenalty(η)` the eigenvalues $-4ησ^2 \pm 2σ\sqrt{4η^2σ^2 - 1}$ have
     negative real part: the flow spirals into $(0, σ)$ and the steady-state event fires."""
     s = gdgan.systems.get("lq", loss="wgan")
-    out = gdgan.simulate(s.field(gdgan.GradientPenalty(eta)), s.init, 200.0,
-                         y_star=s.equilibrium, converge_tol=1e-9, **TIGHT)
+    out = gdgan.simulate(
+        s.field(gdgan.GradientPenalty(eta)),
+        s.init,
+        200.0,
+        y_star=s.equilibrium,
+        converge_tol=1e-9,
+        **TIGHT,
+    )
     assert out.outcome == gdgan.Outcome.converged
     assert out.distance <= 1e-6
     assert out.t_final < 200.0
@@ -88,8 +95,7 @@ def test_linear_game_matches_expm():
     game = gdgan.ValueGame(lambda y: y["disc"] @ B @ y["gen"] + 0.5 * y["disc"] @ Q @ y["disc"])
     A = jnp.block([[Q, B], [-B.T, jnp.zeros((2, 2))]])
     ts = jnp.linspace(0.0, 8.0, 17)
-    out = gdgan.simulate(gdgan.vector_field(game), Y0, 8.0, saveat=diffrax.SaveAt(ts=ts),
-                         **TIGHT)
+    out = gdgan.simulate(gdgan.vector_field(game), Y0, 8.0, saveat=diffrax.SaveAt(ts=ts), **TIGHT)
     got = jnp.concatenate([out.ys["disc"], out.ys["gen"]], 1)
     v0 = jnp.concatenate([Y0["disc"], Y0["gen"]])
     want = jax.vmap(lambda t: jax.scipy.linalg.expm(A * t) @ v0)(ts)
@@ -110,8 +116,14 @@ def test_ring_matches_scipy_dop853():
     field = s.field()
     v0, unravel = ravel_pytree(s.init)
     f = jax.jit(lambda v: ravel_pytree(field(0.0, unravel(v), None))[0])
-    ref = solve_ivp(lambda t, v: np.asarray(f(jnp.asarray(v))), (0.0, 0.1), np.asarray(v0),
-                    method="DOP853", rtol=1e-10, atol=1e-10)
+    ref = solve_ivp(
+        lambda t, v: np.asarray(f(jnp.asarray(v))),
+        (0.0, 0.1),
+        np.asarray(v0),
+        method="DOP853",
+        rtol=1e-10,
+        atol=1e-10,
+    )
     assert ref.success
     out = gdgan.simulate(field, s.init, 0.1, saveat=diffrax.SaveAt(t1=True), **TIGHT)
     got = ravel_pytree(jax.tree_util.tree_map(lambda a: a[-1], out.ys))[0]
@@ -182,8 +194,7 @@ def test_vmap_over_y0_equals_loop():
     for i, y in enumerate(y0s):
         one = run(y)
         assert int(vm.outcome._value[i]) == int(one.outcome._value)
-        np.testing.assert_allclose(vm.y_final["gen"][i], one.y_final["gen"], rtol=1e-10,
-                                   atol=1e-13)
+        np.testing.assert_allclose(vm.y_final["gen"][i], one.y_final["gen"], rtol=1e-10, atol=1e-13)
         np.testing.assert_allclose(vm.ts[i], one.ts)
 
 
@@ -191,8 +202,9 @@ def test_vmap_over_eta():
     s = gdgan.systems.get("lq", loss="wgan")
     etas = jnp.array([0.0, 0.5])
     out = eqx.filter_vmap(
-        lambda e: gdgan.simulate(s.field(gdgan.GradientPenalty(e)), s.init, 50.0,
-                                 y_star=s.equilibrium)
+        lambda e: gdgan.simulate(
+            s.field(gdgan.GradientPenalty(e)), s.init, 50.0, y_star=s.equilibrium
+        )
     )(etas)
     assert list(gdgan._simulate.outcome_name(out.outcome)) == ["cycling", "converged"]
 
@@ -203,8 +215,9 @@ def test_grad_wrt_eta_finite_and_matches_finite_differences():
     s = gdgan.systems.get("lq", loss="wgan")
 
     def loss(eta, t1):
-        out = gdgan.simulate(s.field(gdgan.GradientPenalty(eta)), s.init, t1,
-                             saveat=diffrax.SaveAt(t1=True), **TIGHT)
+        out = gdgan.simulate(
+            s.field(gdgan.GradientPenalty(eta)), s.init, t1, saveat=diffrax.SaveAt(t1=True), **TIGHT
+        )
         return out.y_final["gen"]["a"] ** 2 + out.y_final["disc"]["w"] ** 2
 
     g = jax.grad(loss)(0.3, 3.0)

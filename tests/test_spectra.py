@@ -152,8 +152,9 @@ def test_rightmost_near_imaginary_cluster_with_far_left():
     far += list(-rng.uniform(5, 200, 30))
     A = block_spectrum_matrix(cluster + far, 3)
     res = _check_rightmost(A, 6)
-    np.testing.assert_allclose(np.sort(res.eigenvalues.real)[::-1],
-                               [0, 0, -0.01, -0.01, -0.02, -0.02], atol=1e-8 * 200)
+    np.testing.assert_allclose(
+        np.sort(res.eigenvalues.real)[::-1], [0, 0, -0.01, -0.01, -0.02, -0.02], atol=1e-8 * 200
+    )
 
 
 @pytest.mark.parametrize("shift", [0.0, 0.05])
@@ -265,7 +266,7 @@ def test_eigenvalues_over_time_plot():
     import matplotlib
 
     matplotlib.use("Agg")
-    from gdgan._plot_spectra import eigenvalues_over_time
+    from gdgan.plot._spectra import eigenvalues_over_time
 
     eig = np.array([[0.1 + 1j, 0.1 - 1j], [0.0 + 0.5j, 0.0 - 0.5j], [-0.1, -0.2]])
     ax = eigenvalues_over_time(eig, steps=[0, 10, 20])
@@ -284,9 +285,23 @@ def test_bad_k():
 
 # -- the command line ---------------------------------------------------------------------
 def test_cli_spectrum_matrix_free_json():
-    cmd = [sys.executable, "-m", "gdgan._cli", "spectrum", "ring", "--param", "width=6",
-           "--param", "latent_dim=3", "--param", "n_samples=16", "--matrix-free", "--k", "4",
-           "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "gdgan._cli",
+        "spectrum",
+        "ring",
+        "--param",
+        "width=6",
+        "--param",
+        "latent_dim=3",
+        "--param",
+        "n_samples=16",
+        "--matrix-free",
+        "--k",
+        "4",
+        "--json",
+    ]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
@@ -299,6 +314,10 @@ def test_cli_spectrum_matrix_free_json():
 
 
 def test_cli_bench_bad_name_exits_nonzero():
-    p = subprocess.run([sys.executable, "-m", "gdgan._cli", "bench", "nope"],
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "gdgan._cli", "bench", "nope"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode != 0 and "gdgan: error" in p.stderr and "Traceback" not in p.stderr

@@ -34,11 +34,23 @@ SIGMAS = np.array([0.5, 1.5])
 GRID = {"eta": ETAS, "sigma": SIGMAS}
 T1 = 20.0
 # converge_tol well above the solver's accuracy, so that "converged" is not decided by noise
-KW = dict(regularizers=regs_eta, inits=gdgan.box(0.3, 3), t1=T1, rtol=1e-8, atol=1e-8,
-          converge_tol=1e-6)
+KW = dict(
+    regularizers=regs_eta, inits=gdgan.box(0.3, 3), t1=T1, rtol=1e-8, atol=1e-8, converge_tol=1e-6
+)
 
-RUN_ARRAYS = ("outcome", "y0", "y_final", "t_final", "steps", "t_converge", "residual",
-              "distance", "nearest", "verdict", "max_real")
+RUN_ARRAYS = (
+    "outcome",
+    "y0",
+    "y_final",
+    "t_final",
+    "steps",
+    "t_converge",
+    "residual",
+    "distance",
+    "nearest",
+    "verdict",
+    "max_real",
+)
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +72,7 @@ def assert_same(a, b, atol=1e-12):
     depends on the batch width XLA vectorises over (see test_sweep_equals_loop_of_simulate)."""
     conv = np.asarray(a.outcome_name) == "converged"
     for k in ("t_final", "t_converge"):
-        np.testing.assert_allclose(getattr(a, k)[conv], getattr(b, k)[conv], rtol=1e-6,
-                                   err_msg=k)
+        np.testing.assert_allclose(getattr(a, k)[conv], getattr(b, k)[conv], rtol=1e-6, err_msg=k)
     for k in RUN_ARRAYS + ("grid_verdict", "grid_max_real"):
         x, y = np.asarray(getattr(a, k)), np.asarray(getattr(b, k))
         assert x.shape == y.shape, k
@@ -89,9 +100,18 @@ def test_sweep_equals_loop_of_simulate(reference):
         y0 = res.state(i, "y0")
         # the box is centred at this grid point's equilibrium (0, sigma)
         assert abs(y0["disc"]["w"]) <= 0.3 and abs(y0["gen"]["a"] - sigma) <= 0.3
-        out = gdgan.simulate(s.field(gdgan.GradientPenalty(eta)), y0, T1,
-                             saveat=diffrax.SaveAt(t1=True), throw=False, y_star=s.equilibrium,
-                             rtol=1e-8, atol=1e-8, n_check=101, converge_tol=1e-6)
+        out = gdgan.simulate(
+            s.field(gdgan.GradientPenalty(eta)),
+            y0,
+            T1,
+            saveat=diffrax.SaveAt(t1=True),
+            throw=False,
+            y_star=s.equilibrium,
+            rtol=1e-8,
+            atol=1e-8,
+            n_check=101,
+            converge_tol=1e-6,
+        )
         assert int(res.outcome[i]) == int(out.outcome._value)
         yf = np.array([out.y_final["disc"]["w"], out.y_final["gen"]["a"]])
         near = res.distance[i] < 1e-5
@@ -120,7 +140,8 @@ def test_chunked_equals_unchunked(reference, chunked):
     assert_same(res, reference)
     assert sorted(os.listdir(out)) == sorted(
         ["manifest.json", "grid.npz", "results.npz", "summary.json"]
-        + [f"chunk-{c:05d}.npz" for c in range(8)])
+        + [f"chunk-{c:05d}.npz" for c in range(8)]
+    )
     assert_same(gdgan.SweepResult.load(out / "results.npz"), reference)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n_runs"] == 36 and sum(summary["outcomes"].values()) == 36
@@ -137,27 +158,60 @@ def test_kill_and_resume(chunked, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         gdgan.sweep(make_lq, GRID, mode="vmap", chunk_size=5, out=out, callback=die, **KW)
     assert sorted(f for f in os.listdir(out) if f.startswith("chunk")) == [
-        "chunk-00000.npz", "chunk-00001.npz", "chunk-00002.npz"]
+        "chunk-00000.npz",
+        "chunk-00001.npz",
+        "chunk-00002.npz",
+    ]
     ran = []
-    res = gdgan.sweep(make_lq, GRID, mode="vmap", chunk_size=5, out=out, resume=True,
-                      callback=lambda info: ran.append(info["chunk"]), **KW)
+    res = gdgan.sweep(
+        make_lq,
+        GRID,
+        mode="vmap",
+        chunk_size=5,
+        out=out,
+        resume=True,
+        callback=lambda info: ran.append(info["chunk"]),
+        **KW,
+    )
     assert ran == [3, 4, 5, 6, 7]
     assert_same(res, full, atol=0.0)
     # resuming a finished sweep recomputes nothing
     ran.clear()
-    gdgan.sweep(make_lq, GRID, mode="vmap", chunk_size=5, out=out, resume=True,
-                callback=lambda info: ran.append(info["chunk"]), **KW)
+    gdgan.sweep(
+        make_lq,
+        GRID,
+        mode="vmap",
+        chunk_size=5,
+        out=out,
+        resume=True,
+        callback=lambda info: ran.append(info["chunk"]),
+        **KW,
+    )
     assert ran == []
 
 
 def test_resume_refuses_a_different_configuration(chunked):
     _, out = chunked
     with pytest.raises(ValueError, match=r"resume: .* different configuration \(differs in: t1\)"):
-        gdgan.sweep(make_lq, GRID, mode="vmap", chunk_size=5, out=str(out), resume=True,
-                    **{**KW, "t1": 21.0})
+        gdgan.sweep(
+            make_lq,
+            GRID,
+            mode="vmap",
+            chunk_size=5,
+            out=str(out),
+            resume=True,
+            **{**KW, "t1": 21.0},
+        )
     with pytest.raises(ValueError, match="fingerprint"):  # same settings, another system
-        gdgan.sweep(lambda p: gdgan.systems.lq(sigma=p["sigma"], loss="gan"), GRID,
-                    mode="vmap", chunk_size=5, out=str(out), resume=True, **KW)
+        gdgan.sweep(
+            lambda p: gdgan.systems.lq(sigma=p["sigma"], loss="gan"),
+            GRID,
+            mode="vmap",
+            chunk_size=5,
+            out=str(out),
+            resume=True,
+            **KW,
+        )
     with pytest.raises(ValueError, match="already holds a sweep; pass resume=True"):
         gdgan.sweep(make_lq, GRID, mode="vmap", chunk_size=5, out=str(out), **KW)
 
@@ -187,8 +241,9 @@ def test_diverging_runs_do_not_stop_the_others():
     r"""Simultaneous SGD on the LQ WGAN's centre: $ρ(I + αJ) = \sqrt{1 + 4α^2σ^2}$ (σ = 1).
     Large steps blow up; small ones stay bounded, and both are reported per run."""
     lrs = np.array([0.01, 0.05, 2.0])
-    res = gdgan.sweep(lambda p: gdgan.systems.lq(loss="wgan"), {"lr": lrs},
-                      inits=gdgan.box(0.2, 4), steps=300)
+    res = gdgan.sweep(
+        lambda p: gdgan.systems.lq(loss="wgan"), {"lr": lrs}, inits=gdgan.box(0.2, 4), steps=300
+    )
     np.testing.assert_allclose(res.grid_spectral_radius, np.sqrt(1 + 4 * lrs**2), rtol=1e-12)
     assert list(res.grid_verdict_name) == ["unstable"] * 3
     outcome = res.reshape(res.outcome_name)
@@ -199,8 +254,14 @@ def test_diverging_runs_do_not_stop_the_others():
     # per-run oracle: single train calls
     s = gdgan.systems.lq(loss="wgan")
     for i in (0, 5, 9):
-        out = gdgan.train(s.game, res.state(i, "y0"), optax.sgd(res.params["lr"][i]), 300,
-                          stride=1, y_star=s.equilibrium)
+        out = gdgan.train(
+            s.game,
+            res.state(i, "y0"),
+            optax.sgd(res.params["lr"][i]),
+            300,
+            stride=1,
+            y_star=s.equilibrium,
+        )
         assert str(out.outcome_name) == res.outcome_name[i]
         if ok[i]:
             yf = np.array([out.y_final["disc"]["w"], out.y_final["gen"]["a"]])
@@ -226,8 +287,9 @@ def test_sharded_equals_single_device(reference, tmp_path):
     out = str(tmp_path / "sharded.npz")
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     script = SHARDED.format(tests=os.path.join(ROOT, "tests"), out=out)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          env=env, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert_same(gdgan.SweepResult.load(out), reference)
 
@@ -256,10 +318,14 @@ def test_argument_errors():
     with pytest.raises(ValueError, match="grid: 'eta' must hold at least one finite value"):
         gdgan.sweep(make, {"eta": [np.nan]}, t1=1.0)
     with pytest.raises(ValueError, match="GradientPenalty: `eta` must be non-negative"):
-        gdgan.sweep(make, {"eta": [0.5, -1.0]}, t1=1.0,
-                    regularizers=lambda p: [gdgan.GradientPenalty(p["eta"])])
+        gdgan.sweep(
+            make,
+            {"eta": [0.5, -1.0]},
+            t1=1.0,
+            regularizers=lambda p: [gdgan.GradientPenalty(p["eta"])],
+        )
     with pytest.raises(TypeError, match="discrete-time sweeps need"):
-        gdgan.sweep(lambda p: (lambda t, y, args: y), y0=make({}).init, steps=3)
+        gdgan.sweep(lambda p: lambda t, y, args: y, y0=make({}).init, steps=3)
 
 
 def test_maps(reference):
@@ -278,26 +344,31 @@ def test_maps(reference):
 
 
 def run_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "gdgan", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "gdgan", *args], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
 
 
 def test_cli_bad_grid_exits_with_one_line():
     proc = run_cli("sweep", "lq", "--grid", "eta=0:1")
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
-    assert lines == ["gdgan: error: --grid: expected NAME=START:STOP:NUM or NAME=V1,V2,..., "
-                     "got 'eta=0:1'"]
+    assert lines == [
+        "gdgan: error: --grid: expected NAME=START:STOP:NUM or NAME=V1,V2,..., got 'eta=0:1'"
+    ]
     assert proc.stdout == ""
 
 
-@pytest.mark.parametrize("args, match", [
-    (["--grid", "foo=0:1:3"], "--grid: 'foo' cannot be swept for lq"),
-    (["--grid", "lr=0.1,0.2"], "--grid: 'lr' is the discrete step size"),
-    (["--grid", "eta=0:1:3", "--grid", "eta=1,2"], "--grid: 'eta' is given twice"),
-    (["--inits", "ball:1:3"], "--inits: expected box:RADIUS:N"),
-    (["--steps", "10", "--t1", "3"], "--t1: continuous time only"),
-])
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (["--grid", "foo=0:1:3"], "--grid: 'foo' cannot be swept for lq"),
+        (["--grid", "lr=0.1,0.2"], "--grid: 'lr' is the discrete step size"),
+        (["--grid", "eta=0:1:3", "--grid", "eta=1,2"], "--grid: 'eta' is given twice"),
+        (["--inits", "ball:1:3"], "--inits: expected box:RADIUS:N"),
+        (["--steps", "10", "--t1", "3"], "--t1: continuous time only"),
+    ],
+)
 def test_cli_errors(args, match, capsys):
     from gdgan._cli import main
 
@@ -308,13 +379,30 @@ def test_cli_errors(args, match, capsys):
 
 def test_cli_sweep_and_resume(tmp_path):
     out = str(tmp_path / "s1")
-    args = ["sweep", "dirac", "--grid", "eta=0:1:3", "--inits", "box:0.5:4", "--t1", "5",
-            "--out", out, "--json", "--chunk", "5"]
+    args = [
+        "sweep",
+        "dirac",
+        "--grid",
+        "eta=0:1:3",
+        "--inits",
+        "box:0.5:4",
+        "--t1",
+        "5",
+        "--out",
+        out,
+        "--json",
+        "--chunk",
+        "5",
+    ]
     proc = run_cli(*args)
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = json.loads(proc.stdout)
     assert summary["n_runs"] == 12 and set(summary["files"]) == {
-        "results.npz", "summary.json", "basins.png", "stability.png"}
+        "results.npz",
+        "summary.json",
+        "basins.png",
+        "stability.png",
+    }
     for f in summary["files"]:
         assert os.path.getsize(os.path.join(out, f)) > 0
     again = run_cli(*args, "--resume")

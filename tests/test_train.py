@@ -16,8 +16,11 @@ def lq(loss="wgan"):
 
 
 def dist(y, y_star):
-    return float(jnp.sqrt((y["disc"]["w"] - y_star["disc"]["w"]) ** 2
-                          + (y["gen"]["a"] - y_star["gen"]["a"]) ** 2))
+    return float(
+        jnp.sqrt(
+            (y["disc"]["w"] - y_star["disc"]["w"]) ** 2 + (y["gen"]["a"] - y_star["gen"]["a"]) ** 2
+        )
+    )
 
 
 # -- trajectories ----------------------------------------------------------------------------
@@ -31,8 +34,13 @@ def test_sgd_tracks_the_ode_with_error_of_order_alpha():
     ref = jax.tree_util.tree_map(lambda a: a[-1], ode.ys)
     errs = []
     for alpha in (0.01, 0.005):
-        out = gdgan.train(s.game, y0, optax.sgd(alpha), round(2.0 / alpha),
-                          regularizers=[gdgan.GradientPenalty(0.5)])
+        out = gdgan.train(
+            s.game,
+            y0,
+            optax.sgd(alpha),
+            round(2.0 / alpha),
+            regularizers=[gdgan.GradientPenalty(0.5)],
+        )
         errs.append(dist(out.y_final, ref))
     assert errs[0] < 0.05
     for a, b in zip(errs, errs[1:]):
@@ -47,13 +55,18 @@ def test_sgd_spirals_out_of_the_wgan_centre(alpha):
     every Euler step by $\tfrac{α^2}{2} h^T \nabla^2 H h + O(α^3) > 0$ ($\nabla^2 H =
     \mathrm{diag}(2, 1 + σ^2/a^2) \succ 0$): the iterates cross the closed orbits outward."""
     s = lq()
-    out = gdgan.train(s.game, lq_state(0.0, 1.05), optax.sgd(alpha), 300, stride=10,
-                      y_star=s.equilibrium)
+    out = gdgan.train(
+        s.game, lq_state(0.0, 1.05), optax.sgd(alpha), 300, stride=10, y_star=s.equilibrium
+    )
     H = np.asarray(jax.vmap(s.conserved)(out.ys))
     assert np.all(np.diff(H) > 0)  # every saved iterate lies outside the previous orbit
     if alpha >= 0.01:  # over at least one period (2π/2σ), the distance itself has grown
-        d = np.array([dist(jax.tree_util.tree_map(lambda a: a[i], out.ys), s.equilibrium)
-                      for i in range(out.ts.shape[0])])
+        d = np.array(
+            [
+                dist(jax.tree_util.tree_map(lambda a: a[i], out.ys), s.equilibrium)
+                for i in range(out.ts.shape[0])
+            ]
+        )
         assert d[-10:].max() > d[:10].max()
     rep = gdgan.discrete_stability(s.field(), s.equilibrium, optax.sgd(alpha))
     np.testing.assert_allclose(rep.spectral_radius, np.sqrt(1 + 4 * alpha**2), rtol=1e-12)
@@ -61,7 +74,8 @@ def test_sgd_spirals_out_of_the_wgan_centre(alpha):
 
 
 @pytest.mark.parametrize(
-    "opt", [gdgan.extragradient(0.05), optax.optimistic_gradient_descent(0.05)],
+    "opt",
+    [gdgan.extragradient(0.05), optax.optimistic_gradient_descent(0.05)],
     ids=["extragradient", "optimistic"],
 )
 def test_extragradient_and_optimistic_converge_on_the_wgan(opt):
@@ -89,8 +103,16 @@ def test_alternating_dirac_stays_bounded():
 # -- logs, history, batches ------------------------------------------------------------------
 def test_history_logs_and_stride():
     s = lq()
-    out = gdgan.train(s.game, s.init, optax.adam(0.01), 1005, stride=10, order="alternating",
-                      disc_steps=2, regularizers=[gdgan.GradientPenalty(0.5)])
+    out = gdgan.train(
+        s.game,
+        s.init,
+        optax.adam(0.01),
+        1005,
+        stride=10,
+        order="alternating",
+        disc_steps=2,
+        regularizers=[gdgan.GradientPenalty(0.5)],
+    )
     assert out.ts.shape == (102,) and int(out.ts[-1]) == 1005 and int(out.ts[1]) == 10
     assert out.ys["gen"]["a"].shape == (102,)
     np.testing.assert_allclose(out.ys["gen"]["a"][-1], out.y_final["gen"]["a"])
@@ -127,7 +149,7 @@ def test_dict_optimizer_and_linear_step_matches_update_jacobian():
         out = gdgan.train(game, delta, opt, 1, order=order)
         M, _ = gdgan.update_jacobian(game, y_star, opt, order=order)
         v = jnp.concatenate([delta["disc"], delta["gen"]])
-        want = (M[:4, :4] @ v)
+        want = M[:4, :4] @ v
         got = jnp.concatenate([out.y_final["disc"], out.y_final["gen"]])
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
 
@@ -148,8 +170,9 @@ def test_sgd_operator_is_I_plus_alpha_J(loss):
         expect = gdgan.Verdict.stable if alpha < rep.max_stable_step else gdgan.Verdict.unstable
         assert stable == expect
     # the game itself (with regularizers) gives the same operator
-    M2, _ = gdgan.update_jacobian(s.game, s.equilibrium, optax.sgd(0.05),
-                                  regularizers=[gdgan.GradientPenalty(0.3)])
+    M2, _ = gdgan.update_jacobian(
+        s.game, s.equilibrium, optax.sgd(0.05), regularizers=[gdgan.GradientPenalty(0.3)]
+    )
     np.testing.assert_allclose(M2, jnp.eye(2) + 0.05 * J, rtol=1e-12, atol=1e-14)
 
 
@@ -161,8 +184,9 @@ def test_alternating_operator_dirac_closed_form(loss, c, k):
     $θ' = θ + αcψ_k$, so $M = [[1, -kαc], [αc, 1 - kα^2c^2]]$, $\det M = 1$."""
     s = gdgan.systems.get("dirac", loss=loss)
     alpha = 0.3
-    rep = gdgan.discrete_stability(s.field(), s.equilibrium, optax.sgd(alpha),
-                                   order="alternating", disc_steps=k)
+    rep = gdgan.discrete_stability(
+        s.field(), s.equilibrium, optax.sgd(alpha), order="alternating", disc_steps=k
+    )
     want = jnp.array([[1.0, -k * alpha * c], [alpha * c, 1 - k * alpha**2 * c**2]])
     np.testing.assert_allclose(rep.jacobian, want, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(rep.spectral_radius, 1.0, rtol=1e-12)
@@ -180,14 +204,17 @@ def test_stateful_operators_closed_forms():
     I = jnp.eye(2)
     a, beta = 0.1, 0.7
     M, _ = gdgan.update_jacobian(field, s.equilibrium, optax.sgd(a, momentum=beta))
-    np.testing.assert_allclose(M, jnp.block([[I + a * J, -a * beta * I], [-J, beta * I]]),
-                               rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        M, jnp.block([[I + a * J, -a * beta * I], [-J, beta * I]]), rtol=1e-12, atol=1e-14
+    )
     M, _ = gdgan.update_jacobian(field, s.equilibrium, gdgan.extragradient(a))
     np.testing.assert_allclose(M, I + a * J + a**2 * J @ J, rtol=1e-12, atol=1e-14)
-    M, _ = gdgan.update_jacobian(field, s.equilibrium,
-                                 optax.optimistic_gradient_descent(a, alpha=1.0, beta=0.5))
-    np.testing.assert_allclose(M, jnp.block([[I + 1.5 * a * J, 0.5 * a * I], [-J, 0 * I]]),
-                               rtol=1e-12, atol=1e-14)
+    M, _ = gdgan.update_jacobian(
+        field, s.equilibrium, optax.optimistic_gradient_descent(a, alpha=1.0, beta=0.5)
+    )
+    np.testing.assert_allclose(
+        M, jnp.block([[I + 1.5 * a * J, 0.5 * a * I], [-J, 0 * I]]), rtol=1e-12, atol=1e-14
+    )
     rep = gdgan.discrete_stability(field, s.equilibrium, optax.sgd(a, momentum=beta))
     assert rep.n_params == 2 and rep.jacobian.shape == (4, 4)
     assert jnp.all(jnp.abs(rep.eigenvalues[:-1]) >= jnp.abs(rep.eigenvalues[1:]))

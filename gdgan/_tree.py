@@ -1,0 +1,72 @@
+"""Pytree plumbing shared by the core: the state's array leaves, their ravel, norms and
+names."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.flatten_util import ravel_pytree
+
+from ._game import check_state
+
+
+def flatten(field, y, t=0.0, args=None):
+    """`(f, v, unravel)` with `f(v)` the field on the flattened array leaves of `y`
+    (`ravel_pytree` order: "disc" first). Checks the state and the field's output."""
+    check_state(y)
+    params, static = eqx.partition(y, eqx.is_inexact_array)
+    v, unravel = ravel_pytree(params)
+
+    def tree_field(p):
+        return field(t, eqx.combine(p, static), args)
+
+    out = jax.eval_shape(tree_field, params)
+    shapes = lambda tree: jax.tree_util.tree_map(lambda a: tuple(a.shape), tree)  # noqa: E731
+    if jax.tree_util.tree_structure(out) != jax.tree_util.tree_structure(params) or shapes(
+        out
+    ) != shapes(params):
+        raise ValueError(
+            "field: must return the state's structure and shapes "
+            f"{shapes(params)}, got {shapes(out)}"
+        )
+
+    def f(vec):
+        return ravel_pytree(tree_field(unravel(vec)))[0]
+
+    return f, v, unravel
+
+
+def tree_norm(tree):
+    """Euclidean norm over every inexact array leaf of `tree`."""
+    leaves = [x for x in jax.tree_util.tree_leaves(tree) if eqx.is_inexact_array(x)]
+    return jnp.sqrt(sum(jnp.sum(jnp.square(x)) for x in leaves))
+
+
+def tree_distance(y, y_star):
+    return tree_norm(jax.tree_util.tree_map(lambda a, b: a - b, y, y_star))
+
+
+def as_arrays(y):
+    """Python and NumPy numbers in a state become JAX float arrays (other leaves kept)."""
+
+    def conv(x):
+        if isinstance(x, (bool, np.bool_)):
+            return x
+        if isinstance(x, (float, int, np.floating, np.integer)) or (
+            isinstance(x, np.ndarray) and np.issubdtype(x.dtype, np.number)
+        ):
+            return jnp.asarray(x, dtype=float)
+        return x
+
+    return jax.tree_util.tree_map(conv, y)
+
+
+def leaf_names(y) -> list[str]:
+    """Dotted names of the array leaves of a state, e.g. `["disc.w", "gen.a"]`."""
+    out = []
+    for path, _ in jax.tree_util.tree_leaves_with_path(y):
+        keys = [getattr(k, "key", getattr(k, "idx", getattr(k, "name", k))) for k in path]
+        out.append(".".join(str(k) for k in keys))
+    return out
