@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= gdgan-out
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test lint docs clean
 
 # Compiled XLA programs persist between runs (and are shared with subprocesses).
 export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.jax-cache
@@ -14,7 +14,7 @@ $(BIN)/python:
 
 install: $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[plot,repro,test]"
+	$(BIN)/python -m pip install --quiet -e ".[plot,repro,export,test,docs]"
 
 demo: install
 	$(BIN)/gdgan reproduce all --quick --jobs 2 --out $(OUT)
@@ -26,5 +26,10 @@ lint: install
 test: install lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
+# The documentation site, into site/ (strict: a broken link or reference fails the build;
+# tests/test_docs.py runs the same build inside `make test`).
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache .jax-cache
+	rm -rf $(VENV) $(OUT) .pytest_cache .jax-cache site

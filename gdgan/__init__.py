@@ -16,6 +16,14 @@ from ._basin import basin_radius as basin_radius
 from ._basin import basin_slice as basin_slice
 from ._basin import default_horizon as default_horizon
 from ._basin import lyapunov_certificate as lyapunov_certificate
+from ._checks import GdganError as GdganError
+from ._checks import InputError as InputError
+from ._checks import InputTypeError as InputTypeError
+from ._checks import MissingExtraError as MissingExtraError
+from ._continuation import Bifurcation as Bifurcation
+from ._continuation import Branch as Branch
+from ._continuation import continuation as continuation
+from ._continuation import continuation_discrete as continuation_discrete
 from ._distributions import Dirac as Dirac
 from ._distributions import Distribution as Distribution
 from ._distributions import Empirical as Empirical
@@ -31,6 +39,13 @@ from ._game import Game as Game
 from ._game import ValueGame as ValueGame
 from ._losses import LOSSES as LOSSES
 from ._losses import Loss as Loss
+from ._modified import DriftCorrection as DriftCorrection
+from ._modified import modified_field as modified_field
+from ._periodic import OrbitResult as OrbitResult
+from ._periodic import PeriodicOrbit as PeriodicOrbit
+from ._periodic import PeriodGuess as PeriodGuess
+from ._periodic import estimate_period as estimate_period
+from ._periodic import periodic_orbit as periodic_orbit
 from ._regularizers import R1 as R1
 from ._regularizers import R2 as R2
 from ._regularizers import SGA as SGA
@@ -77,3 +92,98 @@ from .systems._digits import load_digits as load_digits
 from .systems._metrics import mode_coverage as mode_coverage
 
 __version__ = "0.1.0"
+
+# The public API: every name here is documented in the docs' API reference (checked by
+# tests/test_docs.py). Add a new public name here and to a page under docs/api/.
+__all__ = [
+    "Assumptions",
+    "assumptions",
+    "basin_radius",
+    "basin_slice",
+    "BasinRadius",
+    "BasinSlice",
+    "Bifurcation",
+    "Box",
+    "box",
+    "Branch",
+    "Consensus",
+    "continuation",
+    "continuation_discrete",
+    "CovarianceEstimate",
+    "default_horizon",
+    "digit_classifier",
+    "digit_metrics",
+    "digits_system",
+    "Dirac",
+    "discrete_stability",
+    "DiscreteStabilityReport",
+    "Distribution",
+    "DriftCorrection",
+    "Eigenvalues",
+    "Empirical",
+    "empirical_covariance",
+    "estimate_period",
+    "Extragradient",
+    "extragradient",
+    "find_equilibrium",
+    "Game",
+    "GdganError",
+    "gradient_covariance",
+    "GradientPenalty",
+    "InputError",
+    "InputTypeError",
+    "jacobian",
+    "Lattice",
+    "lattice",
+    "li_madry",
+    "load_digits",
+    "Loss",
+    "LOSSES",
+    "lyapunov_certificate",
+    "LyapunovCertificate",
+    "max_stable_step",
+    "MissingExtraError",
+    "Mixture",
+    "mode_coverage",
+    "modified_field",
+    "MonteCarlo",
+    "Normal",
+    "OrbitResult",
+    "Outcome",
+    "periodic_orbit",
+    "PeriodicOrbit",
+    "PeriodGuess",
+    "plot",
+    "Quadrature",
+    "R1",
+    "R2",
+    "Regularizer",
+    "reproduce",
+    "reproductions",
+    "rightmost_eigenvalues",
+    "sde",
+    "SDEResult",
+    "SGA",
+    "simulate",
+    "SimulateResult",
+    "spectra_along",
+    "spectral_abscissa",
+    "stability",
+    "StabilityReport",
+    "stationary_covariance",
+    "sweep",
+    "SweepResult",
+    "systems",
+    "TimeScale",
+    "train",
+    "TrainResult",
+    "Uniform",
+    "Unrolled",
+    "update_jacobian",
+    "update_spectral_radius",
+    "ValueGame",
+    "vector_field",
+    "VectorField",
+    "Verdict",
+    "WGANGP",
+]

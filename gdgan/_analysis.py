@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ._checks import check_finite_tree
+from ._checks import InputError, check_finite_tree
 from ._game import Game, check_state
 from ._results import enum_name as enum_name
 from ._tree import flatten as flatten
@@ -95,13 +95,13 @@ def jacobian(field, y, *, chunk_size=None, memory_budget=None, mode="vjp", t=0.0
     ```
     """
     if mode not in ("jvp", "vjp"):
-        raise ValueError(f"jacobian: `mode` must be 'jvp' or 'vjp', got {mode!r}")
+        raise InputError(f"jacobian: `mode` must be 'jvp' or 'vjp', got {mode!r}")
     f, v, _ = flatten(field, y, t, args)
     n = v.size
     if chunk_size is None:
         chunk_size = auto_chunk_size(f, v, memory_budget, mode)
     if isinstance(chunk_size, bool) or int(chunk_size) != chunk_size or int(chunk_size) < 1:
-        raise ValueError(f"jacobian: `chunk_size` must be a positive integer, got {chunk_size!r}")
+        raise InputError(f"jacobian: `chunk_size` must be a positive integer, got {chunk_size!r}")
     c = min(int(chunk_size), n)
     if mode == "jvp":
         _, lin = jax.linearize(f, v)
@@ -178,7 +178,7 @@ def stability(field, y, *, tol=1e-9, chunk_size=None, t=0.0, args=None) -> Stabi
     **Returns:** a `StabilityReport`.
 
     ```python
-    rep = gdgan.stability(field, {"disc": {"w": 0.0}, "gen": {"a": 1.0}})
+    rep = gdgan.stability(field, {"disc": {"w": jnp.array(0.0)}, "gen": {"a": jnp.array(1.0)}})
     rep.verdict == gdgan.Verdict.stable
     ```
     """

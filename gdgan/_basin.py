@@ -30,7 +30,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ._analysis import flatten, jacobian
-from ._checks import check_finite_tree
+from ._checks import InputError, InputTypeError, check_finite_tree
 from ._game import check_state
 from ._simulate import Outcome, as_arrays, simulate, tree_distance
 
@@ -44,20 +44,22 @@ def _positive(owner, name, value, *, integer=False, allow_none=False):
         return None
     if integer:
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{owner}: `{name}` must be a positive integer, got {value!r}")
+            raise InputError(f"{owner}: `{name}` must be a positive integer, got {value!r}")
         return int(value)
     if (
         isinstance(value, bool)
         or not isinstance(value, (int, float, np.number))
         or not (math.isfinite(value) and value > 0)
     ):
-        raise ValueError(f"{owner}: `{name}` must be a positive number, got {value!r}")
+        raise InputError(f"{owner}: `{name}` must be a positive number, got {value!r}")
     return float(value)
 
 
 def _state(owner, field, y_star, args):
     if not callable(field):
-        raise TypeError(f"{owner}: `field` must be a callable field(t, y, args), got {field!r}")
+        raise InputTypeError(
+            f"{owner}: `field` must be a callable field(t, y, args), got {field!r}"
+        )
     y_star = as_arrays(check_state(y_star, "y_star"))
     check_finite_tree(y_star, owner, "y_star")
     _, v, _ = flatten(field, y_star, 0.0, args)
@@ -68,16 +70,16 @@ def _unit_rows(owner, name, x, n):
     try:
         a = np.asarray(x, dtype=float)
     except (TypeError, ValueError):
-        raise TypeError(f"{owner}: `{name}` must be a numeric array, got {x!r}") from None
+        raise InputTypeError(f"{owner}: `{name}` must be a numeric array, got {x!r}") from None
     if a.ndim == 1:
         a = a[None]
     if a.ndim != 2 or a.shape[1] != n:
-        raise ValueError(
+        raise InputError(
             f"{owner}: `{name}` must have shape (k, {n}) (flattened state), got {np.shape(x)}"
         )
     norms = np.linalg.norm(a, axis=1)
     if not np.all(np.isfinite(a)) or np.any(norms == 0):
-        raise ValueError(f"{owner}: `{name}` must be finite and non-zero, got {x!r}")
+        raise InputError(f"{owner}: `{name}` must be finite and non-zero, got {x!r}")
     return a / norms[:, None]
 
 
@@ -193,7 +195,7 @@ def _options(
         diverge_norm = 1e3 * (1.0 + scale)
     diverge_norm = _positive(owner, "diverge_norm", diverge_norm)
     if distance is not None and not callable(distance):
-        raise TypeError(
+        raise InputTypeError(
             f"{owner}: `distance` must be a callable distance(y, y_star) or None, got {distance!r}"
         )
     arr = lambda x: jnp.asarray(x, dtype=float)  # noqa: E731 - traced: new values reuse code
@@ -443,11 +445,11 @@ def basin_slice(
     y_star, v_star = _state(owner, field, y_star, args)
     dim = v_star.size
     if dim < 2 and (u is None or v is None):
-        raise ValueError(f"{owner}: `y_star` needs at least 2 coordinates for a default plane")
+        raise InputError(f"{owner}: `y_star` needs at least 2 coordinates for a default plane")
     u = np.eye(dim)[0] if u is None else _unit_rows(owner, "u", u, dim)[0]
     v = np.eye(dim)[1] if v is None else _unit_rows(owner, "v", v, dim)[0]
     if abs(float(u @ v)) > 1 - 1e-9:
-        raise ValueError(f"{owner}: `v` must not be parallel to `u`")
+        raise InputError(f"{owner}: `v` must not be parallel to `u`")
     if isinstance(extent, (int, float, np.number)) and not isinstance(extent, bool):
         e = _positive(owner, "extent", extent)
         extent = (-e, e, -e, e)
@@ -458,7 +460,7 @@ def basin_slice(
         or not np.all(np.isfinite(ext))
         or not (ext[1] > ext[0] and ext[3] > ext[2])
     ):
-        raise ValueError(
+        raise InputError(
             f"{owner}: `extent` must be a positive number or (a_min, a_max, "
             f"b_min, b_max) with min < max, got {extent!r}"
         )
@@ -607,7 +609,7 @@ def lyapunov_certificate(
     leaves = jax.tree_util.tree_leaves(eqx.filter(y_star, eqx.is_inexact_array_like))
     n = sum(np.size(x) for x in leaves)
     if n > MAX_LYAPUNOV_N:
-        raise ValueError(
+        raise InputError(
             f"{owner}: `y_star` has {n} coordinates; the Kronecker Lyapunov solve "
             f"supports at most {MAX_LYAPUNOV_N}"
         )
@@ -618,11 +620,11 @@ def lyapunov_certificate(
     r_max = _positive(owner, "r_max", r_max)
     margin = _positive(owner, "margin", margin)
     if margin >= 1:
-        raise ValueError(f"{owner}: `margin` must be in (0, 1), got {margin!r}")
+        raise InputError(f"{owner}: `margin` must be in (0, 1), got {margin!r}")
     J = np.asarray(jacobian(field, y_star, args=args))
     eig = np.linalg.eigvals(J)
     if not np.max(eig.real) < -hurwitz_tol:
-        raise ValueError(
+        raise InputError(
             f"{owner}: `y_star` is not exponentially stable (max Re λ = "
             f"{np.max(eig.real):.3g}); a quadratic Lyapunov function needs a "
             "Hurwitz Jacobian"

@@ -1,7 +1,8 @@
 """Argument checks shared by the library: one-line messages naming the argument.
 
-Concrete values are checked in Python (a `ValueError` at call time); traced values (inside
-`jit` / `vmap`) are checked with `equinox.error_if`.
+Concrete values are checked in Python (an `InputError`, a `ValueError`, at call time);
+traced values (inside `jit` / `vmap`) are checked with `equinox.error_if`. Every message has
+one form, `name: expected …, got …`, so that the command line can print it as it is.
 """
 
 from __future__ import annotations
@@ -12,12 +13,57 @@ import jax.numpy as jnp
 import numpy as np
 
 
+class GdganError(Exception):
+    """Base class of the errors gdgan raises for a caller's mistake (bad input).
+
+    Catch `gdgan.GdganError` to tell a caller's mistake from a bug: the command line turns
+    it into one line and exit status 2, and anything else into an "internal error" (exit 1).
+    """
+
+
+class InputError(GdganError, ValueError):
+    """A bad value of an argument (a `ValueError`, so `except ValueError` still catches it).
+
+    **Example:**
+
+    ```python
+    import gdgan
+
+    try:
+        gdgan.Normal(0.0, -1.0)
+    except gdgan.InputError as e:
+        print(e)  # Normal: std: expected a positive number, got -1.0
+    ```
+    """
+
+
+class InputTypeError(GdganError, TypeError):
+    """An argument of the wrong type (a `TypeError`, so `except TypeError` still catches it)."""
+
+
+class MissingExtraError(GdganError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install."""
+
+
+def require(module: str, extra: str):
+    """Import `module`, or raise a `MissingExtraError` naming the extra to install."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError:
+        raise MissingExtraError(
+            f"{module}: expected the optional dependency to be installed, got none "
+            f"(pip install 'gdgan[{extra}]')"
+        ) from None
+
+
 def is_concrete(x) -> bool:
     return not isinstance(x, jax.core.Tracer)
 
 
 def float_array(x, owner: str, name: str):
-    """`x` as a floating-point array (default float dtype), or a one-line `TypeError`."""
+    """`x` as a floating-point array (default float dtype), or a one-line `InputTypeError`."""
     if isinstance(x, jax.core.Tracer):
         return x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(float)
     try:
@@ -25,7 +71,7 @@ def float_array(x, owner: str, name: str):
     except Exception:  # noqa: BLE001 - anything that is not array-like
         arr = None
     if arr is None or arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
-        raise TypeError(f"{owner}: `{name}` must be a number or numeric array, got {x!r}")
+        raise InputTypeError(f"{owner}: {name}: expected a number or numeric array, got {x!r}")
     if isinstance(x, jax.Array) and jnp.issubdtype(x.dtype, jnp.floating):
         return x
     return jnp.asarray(arr, dtype=float)
@@ -36,28 +82,29 @@ def _check(x, bad, owner: str, name: str, expected: str):
         values = np.asarray(x)
         if np.any(bad(values)):
             shown = values.item() if values.size == 1 else values.tolist()
-            raise ValueError(f"{owner}: `{name}` must be {expected}, got {shown}")
+            raise InputError(f"{owner}: {name}: expected {expected}, got {shown}")
         return x
-    return eqx.error_if(x, bad(x), f"{owner}: `{name}` must be {expected}")
+    return eqx.error_if(x, bad(x), f"{owner}: {name}: expected {expected}")
 
 
 def check_positive(x, owner: str, name: str):
-    return _check(x, lambda v: ~(v > 0), owner, name, "positive")
+    return _check(x, lambda v: ~(v > 0), owner, name, "a positive number")
 
 
 def check_nonnegative(x, owner: str, name: str):
-    return _check(x, lambda v: ~(v >= 0), owner, name, "non-negative")
+    return _check(x, lambda v: ~(v >= 0), owner, name, "a non-negative number")
 
 
 def check_finite_tree(tree, owner: str, name: str):
-    """Raise a `ValueError` when a concrete pytree holds NaN or inf."""
+    """Raise an `InputError` when a concrete pytree holds NaN or inf."""
     for path, leaf in jax.tree_util.tree_leaves_with_path(tree):
         if (
             eqx.is_inexact_array(leaf)
             and is_concrete(leaf)
             and not np.all(np.isfinite(np.asarray(leaf)))
         ):
-            raise ValueError(
-                f"{owner}: `{name}` must be finite, got NaN/inf at {jax.tree_util.keystr(path)}"
+            raise InputError(
+                f"{owner}: {name}: expected finite values, got NaN/inf at "
+                f"{jax.tree_util.keystr(path)}"
             )
     return tree

@@ -50,7 +50,7 @@ import optimistix as optx
 from jax.flatten_util import ravel_pytree
 
 from ._analysis import flatten, jacobian, sort_by_real
-from ._checks import check_finite_tree
+from ._checks import InputError, InputTypeError, check_finite_tree
 from ._game import check_state
 
 KINDS = ("fold", "hopf", "branch_point", "flip", "neimark_sacker")
@@ -202,10 +202,33 @@ def _tangent_mf(prob, x, tau_prev, rtol, atol):
     return z / jnp.linalg.norm(z)
 
 
+class _AffineField(eqx.Module):
+    f0: Callable
+    f1: Callable
+    p: jax.Array
+
+    def __call__(self, t, y, args=None):
+        return jax.tree_util.tree_map(lambda a, b: a + self.p * (b - a), self.f0(t, y, args),
+                                      self.f1(t, y, args))
+
+
+class AffineFamily(eqx.Module):
+    r"""`field_of(p)` $= h_0 + p\,(h_1 - h_0)$ for two fields `f0`, `f1`: the exact family
+    of a regularizer that is linear in its hyperparameter (e.g. `GradientPenalty`, whose
+    term is $η\nabla_{θ_G}\|\nabla_{θ_D}V\|^2$, with $h_0$ at η = 0 and $h_1$ at η = 1),
+    extended to negative values that the regularizer's own check refuses."""
+
+    f0: Callable
+    f1: Callable
+
+    def __call__(self, p):
+        return _AffineField(self.f0, self.f1, jnp.asarray(p, float))
+
+
 # -- continuous time ---------------------------------------------------------------------------
 def _positive_int(value, name, low=1):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name}: expected an integer >= {low}, got {value!r}")
+        raise InputError(f"{name}: expected an integer >= {low}, got {value!r}")
     return int(value)
 
 
@@ -215,9 +238,9 @@ def _positive_float(value, name, allow_none=False):
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise TypeError(f"{name}: expected a positive number, got {value!r}") from None
+        raise InputTypeError(f"{name}: expected a positive number, got {value!r}") from None
     if not (v > 0 and math.isfinite(v)):
-        raise ValueError(f"{name}: expected a positive finite number, got {value!r}")
+        raise InputError(f"{name}: expected a positive finite number, got {value!r}")
     return v
 
 
@@ -225,9 +248,9 @@ def _finite_float(value, name):
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise TypeError(f"{name}: expected a finite number, got {value!r}") from None
+        raise InputTypeError(f"{name}: expected a finite number, got {value!r}") from None
     if not math.isfinite(v):
-        raise ValueError(f"{name}: expected a finite number, got {value!r}")
+        raise InputError(f"{name}: expected a finite number, got {value!r}")
     return v
 
 
@@ -290,13 +313,13 @@ def continuation(
     ```
     """
     if not callable(field_of):
-        raise TypeError(f"field_of: expected a callable p -> field(t, y, args), got {field_of!r}")
+        raise InputTypeError(f"field_of: expected a callable p -> field(t, y, args), got {field_of!r}")
     check_state(y0, "y0")
     check_finite_tree(y0, "continuation", "y0")
     p_start = _finite_float(p_start, "p_start")
     p_stop = _finite_float(p_stop, "p_stop")
     if p_start == p_stop:
-        raise ValueError(f"p_stop: expected a value different from p_start = {p_start}, "
+        raise InputError(f"p_stop: expected a value different from p_start = {p_start}, "
                          f"got {p_stop}")
     span = abs(p_stop - p_start)
     ds = _positive_float(ds, "ds", allow_none=True) or span / 50
@@ -310,7 +333,7 @@ def continuation(
                         ("eig_tol", eig_tol)):
         _positive_float(value, name)
     if not isinstance(matrix_free, bool):
-        raise TypeError(f"matrix_free: expected True or False, got {matrix_free!r}")
+        raise InputTypeError(f"matrix_free: expected True or False, got {matrix_free!r}")
 
     y0 = jax.tree_util.tree_map(lambda a: jnp.asarray(a, float) if isinstance(a, float) else a,
                                 y0)
@@ -319,7 +342,7 @@ def continuation(
     v0, unravel = ravel_pytree(params)
     n = v0.size
     if matrix_free and k > n:
-        raise ValueError(f"k: expected an integer in [1, n = {n}], got {k}")
+        raise InputError(f"k: expected an integer in [1, n = {n}], got {k}")
     prob = _Problem(field_of, unravel, static, t, args)
     dtype = v0.dtype
     e_p = jnp.zeros(n + 1, dtype).at[-1].set(1.0)
@@ -352,7 +375,7 @@ def continuation(
     x_start = jnp.concatenate([v0, jnp.asarray([p_start], dtype)])
     x, ok, _, res = correct(x_start, e_p, jnp.zeros_like(x_start), p_start)
     if not ok:
-        raise ValueError(
+        raise InputError(
             f"y0: expected a state near an equilibrium of field_of(p_start = {p_start}); "
             f"Newton stopped at max|h| = {res:.3g} (atol = {atol:g})"
         )
@@ -521,7 +544,7 @@ def continuation_discrete(
     **Neimark–Sacker** (a complex pair, $μ = e^{\pm iω}$; `frequency` $= ω$ radians per
     step) or **fold** ($μ = +1$). For simultaneous SGD the first crossing is
     `gdgan.stability(field, y_star).max_stable_step` $= \min_λ 2|\mathrm{Re}\,λ|/|λ|^2$
-    (theory.md §5): a Neimark–Sacker point when the critical λ is complex, a flip when real.
+    (docs, Theory §5): a Neimark–Sacker point when the critical λ is complex, a flip when real.
 
     **Arguments:**
 
@@ -548,28 +571,28 @@ def continuation_discrete(
     ```
     """
     if not callable(field):
-        raise TypeError(f"field: expected a field(t, y, args), got {field!r}")
+        raise InputTypeError(f"field: expected a field(t, y, args), got {field!r}")
     check_state(y_star, "y_star")
     check_finite_tree(y_star, "continuation_discrete", "y_star")
     lr_start = _positive_float(lr_start, "lr_start")
     lr_stop = _positive_float(lr_stop, "lr_stop")
     if lr_start == lr_stop:
-        raise ValueError(f"lr_stop: expected a value different from lr_start = {lr_start}, "
+        raise InputError(f"lr_stop: expected a value different from lr_start = {lr_start}, "
                          f"got {lr_stop}")
     if isinstance(method, str):
         if method not in METHODS:
-            raise ValueError(f"method: expected one of {list(METHODS)} or a callable "
+            raise InputError(f"method: expected one of {list(METHODS)} or a callable "
                              f"lr -> optimizer, got {method!r}")
         make = METHODS[method]
     elif callable(method):
         make = method
     else:
-        raise TypeError(f"method: expected one of {list(METHODS)} or a callable lr -> "
+        raise InputTypeError(f"method: expected one of {list(METHODS)} or a callable lr -> "
                         f"optimizer, got {method!r}")
     from ._train import ORDERS
 
     if order not in ORDERS:
-        raise ValueError(f"order: expected one of {list(ORDERS)}, got {order!r}")
+        raise InputError(f"order: expected one of {list(ORDERS)}, got {order!r}")
     disc_steps = _positive_int(disc_steps, "disc_steps")
     n_points = _positive_int(n_points, "n_points", 2)
     for name, value in (("tol", tol), ("imag_tol", imag_tol), ("locate_tol", locate_tol),
@@ -585,7 +608,7 @@ def continuation_discrete(
     res = float(jnp.max(jnp.abs(flatten(field, y_star, t, args)[0](
         flatten(field, y_star, t, args)[1])))) if v.size else 0.0
     if not res <= equilibrium_tol:
-        raise ValueError(f"y_star: expected an equilibrium of `field` (max|h| <= "
+        raise InputError(f"y_star: expected an equilibrium of `field` (max|h| <= "
                          f"{equilibrium_tol:g} after Newton), got max|h| = {res:.3g}")
 
     def multipliers(lr):

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, PRNGKeyArray
 
-from ._checks import check_positive, float_array
+from ._checks import InputError, InputTypeError, check_positive, float_array
 
 # Tensor-product rules grow as n**d; past this many points use Monte Carlo instead.
 MAX_QUADRATURE_POINTS = 1_000_000
@@ -49,7 +49,7 @@ class Distribution(eqx.Module):
 
 def _check_n(n, owner: str) -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"{owner}: `n` must be a positive integer, got {n!r}")
+        raise InputError(f"{owner}: `n` must be a positive integer, got {n!r}")
     return int(n)
 
 
@@ -59,7 +59,7 @@ def _tensor_rule(nodes: np.ndarray, weights: np.ndarray, shape: tuple[int, ...])
         return nodes, weights
     d = math.prod(shape)
     if len(nodes) ** d > MAX_QUADRATURE_POINTS:
-        raise ValueError(
+        raise InputError(
             f"quadrature: a tensor rule of {len(nodes)} points in {d} dimensions has "
             f"{len(nodes)}**{d} points; use gdgan.MonteCarlo(n, key) instead"
         )
@@ -194,7 +194,7 @@ class Empirical(Distribution):
     def __init__(self, samples):
         self.samples = float_array(samples, "Empirical", "samples")
         if self.samples.ndim < 1 or self.samples.shape[0] < 1:
-            raise ValueError(
+            raise InputError(
                 "Empirical: `samples` must have a leading sample axis of length >= 1, "
                 f"got shape {self.samples.shape}"
             )
@@ -232,24 +232,24 @@ class Mixture(Distribution):
     def __init__(self, components: Sequence[Distribution], weights=None):
         components = tuple(components)
         if not components or not all(isinstance(c, Distribution) for c in components):
-            raise TypeError(
+            raise InputTypeError(
                 "Mixture: `components` must be a non-empty sequence of gdgan distributions, "
                 f"got {components!r}"
             )
         shapes = {c.event_shape for c in components}
         if len(shapes) != 1:
-            raise ValueError(f"Mixture: components have different event shapes {sorted(shapes)}")
+            raise InputError(f"Mixture: components have different event shapes {sorted(shapes)}")
         self.components = components
         k = len(components)
         if weights is None:
             weights = jnp.full((k,), 1.0 / k)
         self.weights = float_array(weights, "Mixture", "weights")
         if self.weights.shape != (k,):
-            raise ValueError(f"Mixture: `weights` must have shape ({k},), got {self.weights.shape}")
+            raise InputError(f"Mixture: `weights` must have shape ({k},), got {self.weights.shape}")
         if not isinstance(self.weights, jax.core.Tracer):
             w = np.asarray(self.weights)
             if np.any(w < 0) or abs(w.sum() - 1) > 1e-6:
-                raise ValueError(
+                raise InputError(
                     f"Mixture: `weights` must be non-negative and sum to 1, got {w.tolist()}"
                 )
 
@@ -286,7 +286,7 @@ class Quadrature(eqx.Module):
 
     def rule(self, dist: Distribution, index: int):
         if dist.quadrature_size(self.n) is None:
-            raise ValueError(
+            raise InputError(
                 f"expectation: {type(dist).__name__} with event shape {dist.event_shape} has "
                 "no quadrature rule of manageable size; use gdgan.MonteCarlo(n, key)"
             )

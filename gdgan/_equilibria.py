@@ -5,7 +5,7 @@ from __future__ import annotations
 import equinox as eqx
 import optimistix as optx
 
-from ._checks import check_finite_tree
+from ._checks import InputError, check_finite_tree
 from ._game import check_state
 
 METHODS = ("newton", "least_squares")
@@ -34,13 +34,14 @@ def find_equilibrium(
     **Returns:** the equilibrium, a state with the structure of `y0`.
 
     ```python
-    y_star = gdgan.find_equilibrium(field, {"disc": {"w": 0.1}, "gen": {"a": 0.8}})
+    y0 = {"disc": {"w": jnp.array(0.1)}, "gen": {"a": jnp.array(0.8)}}
+    y_star = gdgan.find_equilibrium(field, y0)   # {"disc": {"w": 0}, "gen": {"a": 1}}
     ```
     """
     check_state(y0, "y0")
     check_finite_tree(y0, "find_equilibrium", "y0")
     if method not in METHODS:
-        raise ValueError(f"method: expected one of {list(METHODS)}, got {method!r}")
+        raise InputError(f"method: expected one of {list(METHODS)}, got {method!r}")
     params, static = eqx.partition(y0, eqx.is_inexact_array)
 
     def fn(p, _):

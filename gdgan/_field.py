@@ -6,6 +6,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from ._checks import InputTypeError
 from ._game import Game, ValueGame, check_state
 from ._regularizers import REGULARIZERS, Regularizer
 
@@ -76,10 +77,10 @@ def vector_field(game, *regularizers) -> VectorField:
     ```
     """
     if not isinstance(game, (Game, ValueGame)):
-        raise TypeError(f"game: expected a gdgan.Game or gdgan.ValueGame, got {game!r}")
+        raise InputTypeError(f"game: expected a gdgan.Game or gdgan.ValueGame, got {game!r}")
     for reg in regularizers:
         if not isinstance(reg, Regularizer):
-            raise TypeError(
+            raise InputTypeError(
                 f"regularizers: expected instances of {', '.join(REGULARIZERS)}, got {reg!r}"
             )
     return VectorField(game, tuple(regularizers))

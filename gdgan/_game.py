@@ -14,6 +14,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from ._checks import InputError, InputTypeError
 from ._distributions import Distribution, MonteCarlo, Quadrature, Samples, default_expectation
 from ._losses import Loss, resolve_loss
 
@@ -24,7 +25,7 @@ def check_state(y, owner: str = "y"):
     """Raise a one-line `ValueError` unless `y` is a `{"disc": ..., "gen": ...}` dict."""
     if not isinstance(y, dict) or set(y) != set(STATE_KEYS):
         got = sorted(y) if isinstance(y, dict) else type(y).__name__
-        raise ValueError(f"{owner}: expected a dict {{'disc': ..., 'gen': ...}}, got {got}")
+        raise InputError(f"{owner}: expected a dict {{'disc': ..., 'gen': ...}}, got {got}")
     return y
 
 
@@ -60,17 +61,19 @@ class Game(eqx.Module):
     def __init__(self, discriminator, generator, data, latent, loss="gan", expectation=None):
         for name, fn in (("discriminator", discriminator), ("generator", generator)):
             if fn is not None and not callable(fn):
-                raise TypeError(f"Game: `{name}` must be callable (params, sample), got {fn!r}")
+                raise InputTypeError(
+                    f"Game: `{name}` must be callable (params, sample), got {fn!r}"
+                )
         for name, dist in (("data", data), ("latent", latent)):
             if not isinstance(dist, Distribution):
-                raise TypeError(
+                raise InputTypeError(
                     f"Game: `{name}` must be a gdgan distribution (Normal, Uniform, Dirac, "
                     f"Mixture, Empirical), got {dist!r}"
                 )
         if expectation is None:
             expectation = default_expectation(data, latent)
         if not isinstance(expectation, (Quadrature, MonteCarlo, Samples)):
-            raise TypeError(
+            raise InputTypeError(
                 "Game: `expectation` must be None, gdgan.Quadrature(n) or "
                 f"gdgan.MonteCarlo(n, key), got {expectation!r}"
             )
@@ -86,7 +89,7 @@ class Game(eqx.Module):
         out = theta_d(x) if self.discriminator is None else self.discriminator(theta_d, x)
         out = jnp.asarray(out)
         if out.size != 1:
-            raise ValueError(
+            raise InputError(
                 f"discriminator: must return one scalar logit per sample, got shape {out.shape}"
             )
         return out.reshape(())
@@ -95,7 +98,7 @@ class Game(eqx.Module):
         out = theta_g(z) if self.generator is None else self.generator(theta_g, z)
         out = jnp.asarray(out)
         if out.shape != tuple(self.data.event_shape):
-            raise ValueError(
+            raise InputError(
                 f"generator: output shape {out.shape} does not match the data's event shape "
                 f"{tuple(self.data.event_shape)} (check the shapes of y['gen'])"
             )

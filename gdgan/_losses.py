@@ -27,6 +27,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._checks import InputError, InputTypeError
+
 
 def _zero(t):
     return jnp.zeros_like(t)
@@ -100,7 +102,7 @@ def resolve_loss(loss) -> Loss:
         return loss
     if isinstance(loss, str):
         if loss not in LOSSES:
-            raise ValueError(
+            raise InputError(
                 f"loss: expected one of {sorted(LOSSES)} or a concave callable f(t), got {loss!r}"
             )
         return LOSSES[loss]
@@ -109,16 +111,16 @@ def resolve_loss(loss) -> Loss:
         try:
             second = np.asarray(jax.vmap(jax.grad(jax.grad(lambda t: loss(t))))(ts))
         except Exception as e:  # noqa: BLE001 - report any failure of the user's f
-            raise TypeError(
+            raise InputTypeError(
                 f"loss: the callable f must map a scalar array to a scalar, failed with {e}"
             ) from None
         bad = np.flatnonzero(second > 1e-8)
         if bad.size:
             t = float(ts[bad[0]])
-            raise ValueError(
+            raise InputError(
                 f"loss: the callable f must be concave, but f''({t:g}) = {second[bad[0]]:g} > 0"
             )
         return zero_sum(loss, getattr(loss, "__name__", "custom"))
-    raise ValueError(
+    raise InputError(
         f"loss: expected one of {sorted(LOSSES)} or a concave callable f(t), got {loss!r}"
     )

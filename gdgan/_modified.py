@@ -82,9 +82,13 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
+from ._checks import InputError, InputTypeError
 from ._game import check_state
 from ._regularizers import Regularizer
+from ._train import _step, extragradient
+from ._tree import as_arrays
 
 ORDERS = ("simultaneous", "alternating")
 METHODS = ("gd", "optimistic", "extragradient")
@@ -100,33 +104,38 @@ _COEFFICIENTS = {
 }
 
 
-def _check_choices(order, method):
+def _check_choices(owner, order, method):
     if not isinstance(order, str) or order not in ORDERS:
-        raise ValueError(f"order: expected one of {list(ORDERS)}, got {order!r}")
+        raise InputError(f"{owner}: order: expected one of {list(ORDERS)}, got {order!r}")
     if not isinstance(method, str) or method not in METHODS:
-        raise ValueError(f"method: expected one of {list(METHODS)}, got {method!r}")
+        raise InputError(f"{owner}: method: expected one of {list(METHODS)}, got {method!r}")
 
 
-def _check_lr(lr):
-    """`lr` as a floating scalar array: positive and finite (a `ValueError` when concrete,
+def _check_lr(owner, lr):
+    """`lr` as a floating scalar array: positive and finite (an `InputError` when concrete,
     `equinox.error_if` when traced)."""
-    expected = "lr: expected a positive finite scalar"
+    expected = f"{owner}: lr: expected a positive finite scalar"
     if isinstance(lr, jax.core.Tracer):
         if lr.ndim != 0:
-            raise ValueError(f"{expected}, got a traced array of shape {lr.shape}")
+            raise InputError(f"{expected}, got a traced array of shape {lr.shape}")
         lr = lr if jnp.issubdtype(lr.dtype, jnp.floating) else lr.astype(float)
         return eqx.error_if(lr, ~(jnp.isfinite(lr) & (lr > 0)), expected)
     try:
         arr = np.asarray(lr)
     except Exception:  # noqa: BLE001 - anything that is not array-like
         arr = None
-    if (arr is None or isinstance(lr, bool) or arr.dtype == object
-            or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr)):
-        raise TypeError(f"{expected}, got {lr!r}")
+    if (
+        arr is None
+        or isinstance(lr, (bool, np.bool_))
+        or arr.dtype == object
+        or not np.issubdtype(arr.dtype, np.number)
+        or np.iscomplexobj(arr)
+    ):
+        raise InputTypeError(f"{expected}, got {lr!r}")
     if arr.ndim != 0:
-        raise ValueError(f"{expected}, got an array of shape {arr.shape}")
+        raise InputError(f"{expected}, got an array of shape {arr.shape}")
     if not (np.isfinite(arr) and arr > 0):
-        raise ValueError(f"{expected}, got {arr.item()!r}")
+        raise InputError(f"{expected}, got {arr.item()!r}")
     if isinstance(lr, jax.Array) and jnp.issubdtype(lr.dtype, jnp.floating):
         return lr
     return jnp.asarray(arr, dtype=float)
@@ -155,8 +164,7 @@ def first_order_term(h, p, order, method):
     u = lin({"disc": hv["disc"], "gen": _zeros(hv["gen"])})
     v = lin({"disc": _zeros(hv["disc"]), "gen": hv["gen"]})
     comb = lambda a, b, x, y: jax.tree_util.tree_map(lambda s, r: a * s + b * r, x, y)  # noqa: E731
-    f1 = {"disc": comb(a_d, b_d, u["disc"], v["disc"]),
-          "gen": comb(a_g, b_g, u["gen"], v["gen"])}
+    f1 = {"disc": comb(a_d, b_d, u["disc"], v["disc"]), "gen": comb(a_g, b_g, u["gen"], v["gen"])}
     return hv, f1
 
 
@@ -226,9 +234,11 @@ def modified_field(field, lr, *, order="simultaneous", method="gd") -> ModifiedF
     ```
     """
     if not callable(field):
-        raise TypeError(f"field: expected a callable field(t, y, args), got {field!r}")
-    _check_choices(order, method)
-    return ModifiedField(field, _check_lr(lr), order, method)
+        raise InputTypeError(
+            f"modified_field: field: expected a callable field(t, y, args), got {field!r}"
+        )
+    _check_choices("modified_field", order, method)
+    return ModifiedField(field, _check_lr("modified_field", lr), order, method)
 
 
 class DriftCorrection(Regularizer):
@@ -261,8 +271,8 @@ class DriftCorrection(Regularizer):
     method: str = eqx.field(static=True)
 
     def __init__(self, lr, *, order="simultaneous", method="gd"):
-        _check_choices(order, method)
-        self.lr = _check_lr(lr)
+        _check_choices("DriftCorrection", order, method)
+        self.lr = _check_lr("DriftCorrection", lr)
         self.order = order
         self.method = method
 
@@ -273,3 +283,61 @@ class DriftCorrection(Regularizer):
 
         return new
 
+
+def _optimizer(method, lr):
+    if method == "gd":
+        return optax.sgd(lr)
+    if method == "optimistic":
+        return optax.optimistic_gradient_descent(lr)
+    return extragradient(lr)
+
+
+def discrete_iterates(field, y0, lr, steps, *, order="simultaneous", method="gd"):
+    r"""The iterates $θ_0, …, θ_{\mathrm{steps}}$ of discrete training on `field` with step
+    `lr`: exactly the step of `gdgan.train` (the same code) with `optax.sgd(lr)`,
+    `optax.optimistic_gradient_descent(lr)` or `gdgan.extragradient(lr)`, but on any field
+    rather than a game. These are what `modified_field` approximates.
+
+    **Arguments:** `field`, `y0` (a state), `lr` (> 0), `steps` (a positive integer),
+    `order`, `method` as in `gdgan.modified_field`.
+
+    **Returns:** the states with a leading axis of length `steps + 1` (non-array leaves of
+    `y0` are kept as they are, without the axis).
+
+    ```python
+    ys = discrete_iterates(s.field(), s.init, 0.1, 50, order="alternating")
+    ```
+    """
+    if not callable(field):
+        raise InputTypeError(
+            f"discrete_iterates: field: expected a callable field(t, y, args), got {field!r}"
+        )
+    _check_choices("discrete_iterates", order, method)
+    lr = _check_lr("discrete_iterates", lr)
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise InputError(f"discrete_iterates: steps: expected a positive integer, got {steps!r}")
+    y0 = as_arrays(check_state(y0, "y0"))
+    params, static = eqx.partition(y0, eqx.is_inexact_array)
+    hist = _iterate(field, params, static, lr, int(steps), order, method)
+    return eqx.combine(hist, static)
+
+
+@eqx.filter_jit
+def _iterate(field, params, static, lr, steps, order, method):
+    opt = _optimizer(method, lr)
+    opts = {"disc": opt, "gen": opt}
+
+    def grad_fn(p, k):
+        h = eqx.filter(field(0.0, eqx.combine(p, static), None), eqx.is_inexact_array)
+        return jax.tree_util.tree_map(jnp.negative, h)
+
+    states = {p: opts[p].init(params[p]) for p in ("disc", "gen")}
+    key = jax.random.PRNGKey(0)
+
+    def body(carry, _):
+        p, s = carry
+        p, s = _step(grad_fn, opts, p, s, key, order, 1)
+        return (p, s), p
+
+    _, hist = jax.lax.scan(body, (params, states), None, length=steps)
+    return jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), params, hist)

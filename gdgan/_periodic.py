@@ -26,7 +26,7 @@ limit cycle when that is the only multiplier at 1, and orbitally asymptotically 
 all the others lie inside the unit circle (Kuznetsov 2004, §1.5; Seydel, "Practical
 Bifurcation and Stability Analysis", ch. 7). A **centre** — a family of neutral orbits
 around an equilibrium, as in a conservative system with a first integral $H$ (the
-unregularised WGAN's, theory.md §7) — has a second multiplier at 1 (the direction across
+unregularised WGAN's; docs, Theory §7) — has a second multiplier at 1 (the direction across
 the family; $∇H^T M = ∇H^T$), and is reported with `isolated=False`.
 """
 
@@ -41,7 +41,7 @@ import optimistix as optx
 from jax.flatten_util import ravel_pytree
 
 from ._analysis import enum_name, flatten
-from ._checks import check_finite_tree, check_positive, float_array
+from ._checks import InputError, InputTypeError, check_finite_tree, check_positive, float_array
 from ._game import check_state
 
 
@@ -98,7 +98,8 @@ class PeriodicOrbit(eqx.Module):
 
     @property
     def message(self) -> str:
-        return OrbitResult[self.result_name] if np.ndim(self.result._value) == 0 else ""
+        """What `result` means (vectorised: an array of messages for a batch)."""
+        return OrbitResult[self.result]
 
     @property
     def nontrivial_multipliers(self):
@@ -154,7 +155,7 @@ def periodic_orbit(
     ```
     """
     if not callable(field):
-        raise TypeError(f"field: expected a field(t, y, args), got {field!r}")
+        raise InputTypeError(f"field: expected a field(t, y, args), got {field!r}")
     check_state(y0, "y0")
     y0 = jax.tree_util.tree_map(
         lambda a: jnp.asarray(a, float) if isinstance(a, (float, int)) and not isinstance(
@@ -163,19 +164,19 @@ def periodic_orbit(
     period = check_positive(float_array(period, "periodic_orbit", "period"), "periodic_orbit",
                             "period")
     if jnp.ndim(period) != 0:
-        raise ValueError(f"period: expected a scalar, got shape {jnp.shape(period)}")
+        raise InputError(f"period: expected a scalar, got shape {jnp.shape(period)}")
     if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or (
             max_steps < 1):
-        raise ValueError(f"max_steps: expected a positive integer, got {max_steps!r}")
+        raise InputError(f"max_steps: expected a positive integer, got {max_steps!r}")
     for name, value in (("rtol", rtol), ("atol", atol), ("ode_rtol", ode_rtol),
                         ("ode_atol", ode_atol), ("neutral_tol", neutral_tol),
                         ("equilibrium_tol", equilibrium_tol)):
         if not (isinstance(value, (int, float)) and value > 0):
-            raise ValueError(f"{name}: expected a positive number, got {value!r}")
+            raise InputError(f"{name}: expected a positive number, got {value!r}")
     if solver is None:
         solver = diffrax.Tsit5()
     if not isinstance(solver, diffrax.AbstractSolver):
-        raise TypeError(f"solver: expected a diffrax solver, got {solver!r}")
+        raise InputTypeError(f"solver: expected a diffrax solver, got {solver!r}")
     flatten(field, y0, t, args)  # structure check, one-line error
     return _periodic(field, y0, period, float(rtol), float(atol), int(max_steps),
                      float(ode_rtol), float(ode_atol), solver, int(max_ode_steps),
@@ -238,3 +239,86 @@ def _periodic(field, y0, period, rtol, atol, max_steps, ode_rtol, ode_atol, solv
         trivial=mu[i_triv], isolated=isolated, stable=stable, residual=residual, result=result,
         num_steps=sol.stats["num_steps"],
     )
+
+
+class PeriodGuess(eqx.Module):
+    """Result of `gdgan.estimate_period` (host values).
+
+    - `y`: the state at the end of the window (a point to shoot from); `period`: the time
+      since the trajectory last came back within `return_tol` of `y` through the section
+      through `y` orthogonal to the flow (NaN when it did not);
+    - `returns`: how many such returns the window holds; `amplitude`: the largest distance
+      from `y` over the window; `speed`: $\\max|h(y)|$ at the end;
+    - `ts`, `ys`: the window's samples (`ys` with the state's structure and a leading axis).
+    """
+
+    y: object
+    period: float
+    returns: int
+    amplitude: float
+    speed: float
+    ts: object = None
+    ys: object = None
+
+
+def estimate_period(field, y0, window, *, transient=0.0, n_save=4001, return_tol=0.05,
+                    rtol=1e-10, atol=1e-10, max_steps=1_000_000, args=None) -> PeriodGuess:
+    r"""A period guess for `periodic_orbit`: simulate `transient`, then `window` more
+    (`gdgan.simulate`, `n_save` points), and find when the trajectory last crossed the
+    hyperplane through the final point $\bar v$ orthogonal to $h(\bar v)$, in the flow's
+    direction, within `return_tol` $\times$ (the window's largest distance from $\bar v$) of
+    $\bar v$ (crossing times linearly interpolated).
+
+    **Arguments:** `field`, `y0`; `window`, `transient`: times; `n_save`: samples in the
+    window (several per period); `return_tol`; `rtol`, `atol`, `max_steps`: the solves;
+    `args`.
+
+    **Returns:** a `PeriodGuess` (`.y`, `.period` — NaN without a return — `.returns`,
+    `.amplitude`, `.speed`).
+
+    ```python
+    g = gdgan.estimate_period(field, y0, 50.0, transient=200.0)
+    orb = gdgan.periodic_orbit(field, g.y, g.period)
+    ```
+    """
+    from ._simulate import simulate
+
+    for name, value in (("window", window), ("transient", transient)):
+        if not (isinstance(value, (int, float, np.floating, np.integer)) and value >= 0
+                and np.isfinite(value)):
+            raise InputError(f"{name}: expected a non-negative finite number, got {value!r}")
+    if not window > 0:
+        raise InputError(f"window: expected a positive number, got {window!r}")
+    if not (isinstance(return_tol, (int, float)) and 0 < return_tol < 1):
+        raise InputError(f"return_tol: expected a number in (0, 1), got {return_tol!r}")
+    common = dict(rtol=rtol, atol=atol, max_steps=max_steps, throw=False, args=args)
+    y = y0
+    if transient > 0:
+        y = simulate(field, y, float(transient), n_save=4, **common).y_final
+    out = simulate(field, y, float(window), n_save=int(n_save), **common)
+    f, _, _ = flatten(field, out.y_final, 0.0, args)
+    ys = out.ys
+    params = eqx.filter(ys, eqx.is_inexact_array)
+    leaves = jax.tree_util.tree_leaves(params)
+    m = leaves[0].shape[0]
+    V = np.concatenate([np.asarray(a).reshape(m, -1) for a in leaves], axis=1)
+    ts = np.asarray(out.ts)
+    ok = np.all(np.isfinite(V), axis=1)
+    V, ts = V[ok], ts[ok]
+    v_end = V[-1]
+    h_end = np.asarray(f(jnp.asarray(v_end)))
+    speed = float(np.max(np.abs(h_end))) if h_end.size else 0.0
+    dist = np.linalg.norm(V - v_end, axis=1)
+    amplitude = float(np.max(dist)) if len(dist) else 0.0
+    s = (V - v_end) @ h_end
+    up = np.nonzero((s[:-1] < 0) & (s[1:] >= 0))[0]
+    times = []
+    for i in up:
+        w = s[i] / (s[i] - s[i + 1])
+        t_c = ts[i] + w * (ts[i + 1] - ts[i])
+        d = np.linalg.norm(V[i] + w * (V[i + 1] - V[i]) - v_end)
+        if d <= return_tol * amplitude and t_c < ts[-1] - 1e-9 * (ts[-1] - ts[0]):
+            times.append(t_c)
+    period = float(ts[-1] - times[-1]) if times else float("nan")
+    return PeriodGuess(y=out.y_final, period=period, returns=len(times), amplitude=amplitude,
+                       speed=speed, ts=np.asarray(out.ts), ys=out.ys)

@@ -9,6 +9,10 @@ first, in the order given, then every field-stage one):
 
 Hyperparameters are array leaves, so `jax.vmap` over them is a sweep. Sign conventions:
 $h = (-\nabla_{θ_D} L_D, -\nabla_{θ_G} L_G)$; for zero-sum games $L_D = -V$, $L_G = V$.
+On the Dirac-GAN, $D(x) = ψx$ with ψ the discriminator's parameter and $V = f(ψ\cdot 0) +
+f(-ψθ)$ (Mescheder et al. 2018 write $f(ψθ)$ for the fake term with the opposite sign of ψ;
+their fields map onto gdgan's under ψ → −ψ). Weight clipping (the original WGAN's) is a
+projection after each discrete step, not a regulariser: `gdgan.train(..., clip=c)`.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import jax.flatten_util
 import jax.numpy as jnp
 import numpy as np
 
-from ._checks import check_nonnegative, float_array
+from ._checks import InputTypeError, check_nonnegative, float_array
 from ._distributions import Samples
 from ._game import Game
 
@@ -40,7 +44,7 @@ def _grad_x_sqnorm(game, theta_d, x):
 
 def _need_game(reg, game):
     if not isinstance(game, Game):
-        raise TypeError(
+        raise InputTypeError(
             f"{type(reg).__name__}: needs a gdgan.Game with a discriminator and data "
             f"distribution, got {type(game).__name__}"
         )
@@ -58,7 +62,8 @@ class Regularizer(eqx.Module):
 
 class GradientPenalty(Regularizer):
     r"""Nagarajan & Kolter (2017), §4: the generator descends
-    $V + η\|\nabla_{θ_D} V\|^2$ (norm over **all** discriminator parameters, no ½):
+    $V + η\|\nabla_{θ_D} V\|^2$ (norm over **all** discriminator parameters, no ½;
+    η = 0.5 in the authors' experiments):
 
     $$\dot θ_G = -\nabla_{θ_G} V - η \nabla_{θ_G}\|\nabla_{θ_D} V\|^2 .$$
 
@@ -87,7 +92,9 @@ class GradientPenalty(Regularizer):
     def __init__(self, eta=0.5, unbiased=False):
         self.eta = _param(eta, "GradientPenalty", "eta")
         if not isinstance(unbiased, bool):
-            raise TypeError(f"GradientPenalty: `unbiased` must be True or False, got {unbiased!r}")
+            raise InputTypeError(
+                f"GradientPenalty: `unbiased` must be True or False, got {unbiased!r}"
+            )
         self.unbiased = unbiased
 
     def losses(self, game, fn):
@@ -135,7 +142,13 @@ def _minibatch_bias(game, y):
 
 class R1(Regularizer):
     r"""Mescheder, Geiger & Nowozin (2018): the discriminator's loss gains
-    $\frac{γ}{2}\mathbb E_{p_{data}}\|\nabla_x D(x)\|^2$ (the Dirac-GAN convention, γ/2)."""
+    $\frac{γ}{2}\mathbb E_{p_{data}}\|\nabla_x D(x)\|^2$.
+
+    Conventions: γ/2 as in the paper's Dirac-GAN analysis and its code's `reg_param`
+    (some image-training code writes γ without the ½: pass `gamma = 2γ'` to match it);
+    $D$ is the logit, and the penalty is added to the discriminator's loss $L_D = -V$.
+    On the Dirac-GAN ($D(x) = ψx$, data δ₀) it is $\frac{γ}{2}ψ^2$, so
+    $\dot ψ = -f'(0)θ - γψ$ near the equilibrium."""
 
     gamma: jax.Array
 
@@ -171,8 +184,15 @@ class R2(R1):
 
 class WGANGP(Regularizer):
     r"""Gulrajani et al. (2017): the critic's loss gains
-    $λ\,\mathbb E_{\hat x}(\|\nabla_x D(\hat x)\| - 1)^2$ with
-    $\hat x = εx + (1-ε)G(z)$, ε ~ U(0, 1).
+    $λ\,\mathbb E_{\hat x}(\|\nabla_x D(\hat x)\| - \mathrm{target})^2$ with
+    $\hat x = εx + (1-ε)G(z)$, ε ~ U(0, 1) (`target = 1` in the paper; Mescheder et al.'s
+    (2018) code also offers other targets, e.g. 0).
+
+    Conventions: λ multiplies the penalty as written (no ½; Gulrajani et al. use λ = 10);
+    the penalty is added to the critic's *loss* $L_D = -V$, i.e. subtracted from the value
+    the critic ascends. With `target > 0` the penalty is not differentiable where
+    $\nabla_x D(\hat x) = 0$ (e.g. at the Dirac-GAN's equilibrium ψ = 0), so its Jacobian
+    there is undefined.
 
     The expectation is deterministic: over every (data point, generated point) pair of the
     game's rules and `n_eps` Gauss–Legendre nodes in ε when that has at most 65 536 terms,
@@ -181,10 +201,12 @@ class WGANGP(Regularizer):
     """
 
     lam: jax.Array
+    target: jax.Array
     n_eps: int = eqx.field(static=True)
 
-    def __init__(self, lam=10.0, n_eps=8):
+    def __init__(self, lam=10.0, n_eps=8, target=1.0):
         self.lam = _param(lam, "WGANGP", "lam")
+        self.target = _param(target, "WGANGP", "target")
         self.n_eps = int(n_eps)
 
     def losses(self, game, fn):
@@ -214,7 +236,7 @@ class WGANGP(Regularizer):
                 sq = _grad_x_sqnorm(game, y["disc"], s)
                 safe = jnp.where(sq > 0, sq, 1.0)
                 norm = jnp.where(sq > 0, jnp.sqrt(safe), 0.0)
-                return (norm - 1) ** 2
+                return (norm - self.target) ** 2
 
             return l_d + self.lam * (w @ jax.vmap(term)(xhat)), l_g
 
@@ -223,25 +245,54 @@ class WGANGP(Regularizer):
 
 class Unrolled(Regularizer):
     r"""Metz et al. (2017): the generator's loss is evaluated at the discriminator after
-    `steps` gradient steps of size `lr` on its own loss, differentiated through the unroll:
-    $L_G(θ_D^{(k)}(θ), θ_G)$ with $θ_D^{(j+1)} = θ_D^{(j)} - \mathrm{lr}\,\nabla_{θ_D} L_D$."""
+    `steps` optimisation steps on its own loss, differentiated through the unroll:
+    $L_G(θ_D^{(k)}(θ), θ_G)$.
+
+    With `adam_b1=None` the steps are SGD, $θ_D^{(j+1)} = θ_D^{(j)} - \mathrm{lr}\,
+    \nabla_{θ_D} L_D$. With `adam_b1=β₁` they are Adam steps (β₂ = 0.999, ε = 1e-8, bias
+    corrected) started from a fresh state $m = v = 0$: the closest a loss transform can
+    come to Metz et al.'s and Nagarajan & Kolter's unrolled GAN code, which unrolls the
+    discriminator's Adam optimizer from its *running* moments (not visible to a function
+    of the parameters alone). Adam's first fresh step is $\mathrm{lr}\cdot g/(|g| + ε)$,
+    so `lr` is a per-coordinate step length there, not a multiplier of the gradient."""
 
     steps: int = eqx.field(static=True)
     lr: jax.Array
+    adam_b1: float | None = eqx.field(static=True)
 
-    def __init__(self, steps=5, lr=0.1):
+    def __init__(self, steps=5, lr=0.1, adam_b1=None):
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
             raise ValueError(f"Unrolled: `steps` must be a non-negative integer, got {steps!r}")
         self.steps = int(steps)
         self.lr = _param(lr, "Unrolled", "lr")
+        if adam_b1 is not None and not (
+            isinstance(adam_b1, (int, float)) and not isinstance(adam_b1, bool) and 0 <= adam_b1 < 1
+        ):
+            raise ValueError(f"Unrolled: `adam_b1` must be None or in [0, 1), got {adam_b1!r}")
+        self.adam_b1 = None if adam_b1 is None else float(adam_b1)
 
     def losses(self, game, fn):
+        b1, b2, eps = self.adam_b1, 0.999, 1e-8
+
         def new(y):
             l_d, _ = fn(y)
             d = y["disc"]
-            for _ in range(self.steps):
+            m = v = jax.tree_util.tree_map(jnp.zeros_like, d)
+            for j in range(1, self.steps + 1):
                 g = jax.grad(lambda dd: fn({"disc": dd, "gen": y["gen"]})[0])(d)
-                d = jax.tree_util.tree_map(lambda p, gp: p - self.lr * gp, d, g)
+                if b1 is None:
+                    d = jax.tree_util.tree_map(lambda p, gp: p - self.lr * gp, d, g)
+                    continue
+                m = jax.tree_util.tree_map(lambda a, gp: b1 * a + (1 - b1) * gp, m, g)
+                v = jax.tree_util.tree_map(lambda a, gp: b2 * a + (1 - b2) * gp * gp, v, g)
+                c1, c2 = 1 - b1**j, 1 - b2**j
+                d = jax.tree_util.tree_map(
+                    # + 1e-30 inside the root: a finite derivative where a gradient is 0
+                    lambda p, a, b: p - self.lr * (a / c1) / (jnp.sqrt(b / c2 + 1e-30) + eps),
+                    d,
+                    m,
+                    v,
+                )
             return l_d, fn({"disc": d, "gen": y["gen"]})[1]
 
         return new
@@ -287,8 +338,8 @@ class SGA(Regularizer):
     r"""Symplectic gradient adjustment (Balduzzi et al. 2018): with $ξ = -h$ the players'
     gradients and $A$ the antisymmetric part of $\partial ξ$, the players follow
     $-(ξ + λA^Tξ)$, which in terms of the field is $h' = h + λ A_h h$ with
-    $A_h = \tfrac12(J - J^T)$. (The sign of λ is the user's choice; Balduzzi's alignment
-    rule is not applied.)"""
+    $A_h = \tfrac12(J - J^T)$. (λ must be non-negative: a negative value is rejected;
+    Balduzzi's alignment rule, which would choose λ's sign, is not applied.)"""
 
     lam: jax.Array
 

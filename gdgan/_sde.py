@@ -26,7 +26,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ._analysis import flatten
-from ._checks import check_finite_tree, is_concrete
+from ._checks import InputError, InputTypeError, check_finite_tree, is_concrete
 from ._distributions import Samples
 from ._field import vector_field
 from ._game import Game, check_state
@@ -40,7 +40,7 @@ BROWNIANS = ("tree", "increments")
 # -- the noise of the minibatch field ---------------------------------------------------------
 def _check_count(value, name, low=2):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name}: expected an integer >= {low}, got {value!r}")
+        raise InputError(f"{name}: expected an integer >= {low}, got {value!r}")
     return int(value)
 
 
@@ -118,13 +118,13 @@ def gradient_covariance(game, y, *regularizers, n_samples=4096, key=None):
     ```
     """
     if not isinstance(game, Game):
-        raise TypeError(
+        raise InputTypeError(
             "game: expected a gdgan.Game with data and latent distributions (minibatches are "
             f"drawn from them), got {type(game).__name__}"
         )
     for reg in regularizers:
         if not isinstance(reg, Regularizer):
-            raise TypeError(f"regularizers: expected gdgan regularizers, got {reg!r}")
+            raise InputTypeError(f"regularizers: expected gdgan regularizers, got {reg!r}")
     n_samples = _check_count(n_samples, "n_samples")
     y = as_arrays(check_state(y, "y"))
     check_finite_tree(y, "gradient_covariance", "y")
@@ -170,11 +170,11 @@ def stationary_covariance(J, D, *, step=None):
     D = jnp.asarray(D, dtype=J.dtype if jnp.issubdtype(J.dtype, jnp.floating) else float)
     J = J.astype(D.dtype)
     if J.ndim != 2 or J.shape[0] != J.shape[1]:
-        raise ValueError(f"J: expected a square (n, n) matrix, got shape {J.shape}")
+        raise InputError(f"J: expected a square (n, n) matrix, got shape {J.shape}")
     if D.shape != J.shape:
-        raise ValueError(f"D: expected shape {J.shape} like J, got {D.shape}")
+        raise InputError(f"D: expected shape {J.shape} like J, got {D.shape}")
     if step is not None and is_concrete(step) and not float(step) > 0:
-        raise ValueError(f"step: expected None or a positive number, got {step!r}")
+        raise InputError(f"step: expected None or a positive number, got {step!r}")
     n = J.shape[0]
     eye = jnp.eye(n, dtype=D.dtype)
     # row-major vec: vec(JC) = (J ⊗ I) vec C, vec(C J^T) = (I ⊗ J) vec C
@@ -325,50 +325,54 @@ def sde(
         game, field = field, vector_field(field, *tuple(regularizers))
     else:
         if not callable(field):
-            raise TypeError(f"field: expected a gdgan.Game or a field(t, y, args), got {field!r}")
+            raise InputTypeError(
+                f"field: expected a gdgan.Game or a field(t, y, args), got {field!r}"
+            )
         if regularizers:
-            raise ValueError(
+            raise InputError(
                 "regularizers: only used when a game is passed; the field given "
                 "already includes its regularizers"
             )
         if diffusion is None:
-            raise ValueError(
+            raise InputError(
                 "diffusion: required when `field` is a callable rather than a "
                 "gdgan.Game (pass Σ^{1/2} as a matrix or a callable y -> matrix)"
             )
         game = None
     if brownian not in BROWNIANS:
-        raise ValueError(f"brownian: expected one of {list(BROWNIANS)}, got {brownian!r}")
+        raise InputError(f"brownian: expected one of {list(BROWNIANS)}, got {brownian!r}")
     if noise not in NOISES:
-        raise ValueError(f"noise: expected one of {list(NOISES)}, got {noise!r}")
+        raise InputError(f"noise: expected one of {list(NOISES)}, got {noise!r}")
     y0 = as_arrays(check_state(y0, "y0"))
     check_finite_tree(y0, "sde", "y0")
     if y_star is not None:
         y_star = as_arrays(check_state(y_star, "y_star"))
     for name, value in (("lr", lr), ("t1", t1)):
         if is_concrete(value) and not (np.ndim(value) == 0 and np.isfinite(value) and value > 0):
-            raise ValueError(f"{name}: expected a positive number, got {value!r}")
+            raise InputError(f"{name}: expected a positive number, got {value!r}")
     if not float(t1) > float(t0):
-        raise ValueError(f"t1: must be greater than t0 = {float(t0)}, got {t1!r}")
+        raise InputError(f"t1: must be greater than t0 = {float(t0)}, got {t1!r}")
     batch = _check_count(batch, "batch", 1)
     if dt is None:
         dt = lr / 4
     if is_concrete(dt) and not (np.ndim(dt) == 0 and np.isfinite(dt) and dt > 0):
-        raise ValueError(f"dt: expected a positive number, got {dt!r}")
+        raise InputError(f"dt: expected a positive number, got {dt!r}")
     if solver is None:
         solver = diffrax.Euler()
     if not isinstance(solver, diffrax.AbstractSolver):
-        raise TypeError(f"solver: expected a diffrax solver, e.g. diffrax.Euler(), got {solver!r}")
+        raise InputTypeError(
+            f"solver: expected a diffrax solver, e.g. diffrax.Euler(), got {solver!r}"
+        )
     if saveat is not None and not (
         isinstance(saveat, diffrax.SaveAt) and saveat.subs.ts is not None
     ):
-        raise TypeError(f"saveat: expected a diffrax.SaveAt(ts=...), got {saveat!r}")
+        raise InputTypeError(f"saveat: expected a diffrax.SaveAt(ts=...), got {saveat!r}")
     _check_count(n_save, "n_save")
     if key is None:
-        raise ValueError("key: a jax.random key (or a batch of keys) is required")
+        raise InputError("key: a jax.random key (or a batch of keys) is required")
     if _is_key_batch(key):
         if n_paths is not None:
-            raise ValueError("n_paths: not used when `key` is already a batch of keys")
+            raise InputError("n_paths: not used when `key` is already a batch of keys")
         keys = key
     else:
         keys = jax.random.split(key, _check_count(1 if n_paths is None else n_paths, "n_paths", 1))
@@ -393,11 +397,11 @@ def sde(
     else:
         B = jnp.asarray(diffusion, v0.dtype)
         if B.ndim != 2 or B.shape[0] != v0.size:
-            raise ValueError(f"diffusion: expected an ({v0.size}, m) matrix, got shape {B.shape}")
+            raise InputError(f"diffusion: expected an ({v0.size}, m) matrix, got shape {B.shape}")
         fixed = scale * B
     if fixed is None:
         if not isinstance(solver, diffrax.AbstractItoSolver):
-            raise ValueError(
+            raise InputError(
                 f"solver: state-dependent noise needs an Itô solver (diffrax.Euler(), "
                 f"diffrax.ItoMilstein()), got {type(solver).__name__}; or use noise='fixed'"
             )
@@ -536,12 +540,12 @@ def empirical_covariance(ys, *, burn_in=0.5, blocks=None, paths=True):
     ```
     """
     if not (0 <= burn_in < 1):
-        raise ValueError(f"burn_in: expected a fraction in [0, 1), got {burn_in!r}")
+        raise InputError(f"burn_in: expected a fraction in [0, 1), got {burn_in!r}")
     params = eqx.filter(ys, eqx.is_inexact_array)
     lead = 2 if paths else 1
     leaves = jax.tree_util.tree_leaves(params)
     if not leaves or any(np.ndim(a) < lead for a in leaves):
-        raise ValueError(
+        raise InputError(
             f"ys: expected states with {lead} leading axes ({'(paths, T)' if paths else '(T,)'})"
         )
     flat = jnp.concatenate(
@@ -556,7 +560,7 @@ def empirical_covariance(ys, *, burn_in=0.5, blocks=None, paths=True):
     blocks = _check_count(blocks, "blocks", 1)
     L = flat.shape[1] // blocks
     if L < 2:
-        raise ValueError(f"blocks: {blocks} blocks leave fewer than 2 saved states each")
+        raise InputError(f"blocks: {blocks} blocks leave fewer than 2 saved states each")
     x = flat[:, : L * blocks].reshape(P * blocks, L, n)
     mean = jnp.mean(x, axis=(0, 1))
     c = x - mean

@@ -16,14 +16,18 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from diffrax._saveat import save_y as _save_y
 
 from ._analysis import enum_name, flatten
-from ._checks import check_finite_tree, is_concrete
+from ._checks import InputError, InputTypeError, check_finite_tree, is_concrete
 from ._game import check_state
 from ._tree import as_arrays as as_arrays
 from ._tree import tree_distance as tree_distance
 from ._tree import tree_norm as tree_norm
+
+# diffrax's default `SubSaveAt.fn` (save the state itself), reached through the public API
+_save_y = diffrax.SubSaveAt(t1=True).fn
+# where the amplitude windows are read off: quarters of [t0, t1]
+_QUARTERS = (0.25, 0.5, 0.75, 1.0)
 
 
 class Outcome(eqx.Enumeration):
@@ -35,8 +39,9 @@ class Outcome(eqx.Enumeration):
     - `diverged`: $\\|y\\| >$ `diverge_norm`, a non-finite state, or a solver failure;
     - `cycling`: reached `t1` bounded, not converged and *recurrent*: a given conserved
       quantity stayed within `conserved_rtol`, or (without one) the amplitude of the
-      trajectory — the largest distance to `y_star` (or $\\|h\\|$ when no `y_star` is given) —
-      is the same, to `cycle_rtol`, over the last quarter of the run as over its second;
+      trajectory — the root-mean-square distance to `y_star` (or of $\\|h\\|$ when no
+      `y_star` is given) over a quarter of the run — is the same, to `cycle_rtol`, over the
+      last quarter as over the second;
     - `undecided`: reached `t1` bounded, not converged and not recurrent — still spiralling
       in or out; a longer `t1` will tell;
     - `max_steps`: the solver used `max_steps` steps before `t1` (only with `throw=False`;
@@ -101,13 +106,32 @@ def amplitude_ratio_of(ts, r, t0, t1):
     return jnp.where((mid > 0) & jnp.isfinite(late), ratio, jnp.inf)
 
 
+def window_ratio(q):
+    r"""The amplitude ratio from $Q(t) = \int_{t_0}^{t} r^2\,ds$ read at the quarters of the
+    run, `q = Q(t_0 + (t_1 - t_0)(1/4, 1/2, 3/4, 1))` (last axis): the root-mean-square of
+    $r$ over the last quarter divided by that over the second quarter (`inf` when the second
+    quarter's is zero or the run stopped early)."""
+    mid = q[..., 1] - q[..., 0]
+    late = jnp.maximum(q[..., 3] - q[..., 2], 0.0)
+    ratio = jnp.sqrt(late / jnp.where(mid > 0, mid, 1.0))
+    return jnp.where((mid > 0) & jnp.isfinite(late), ratio, jnp.inf)
+
+
+def sumsq(tree):
+    """Sum of squares over the inexact array leaves (a smooth $\\|\\cdot\\|^2$, no sqrt)."""
+    leaves = [x for x in jax.tree_util.tree_leaves(tree) if eqx.is_inexact_array(x)]
+    return sum(jnp.sum(jnp.square(x)) for x in leaves)
+
+
 class SimulateResult(eqx.Module):
     """Result of `gdgan.simulate` (a pytree; batched under `vmap`).
 
     - `ts`, `ys`: the saved times and states, as diffrax (`ys` has the state's structure
       with a leading time axis; entries after an early stop are `inf`);
     - `outcome`: a `gdgan.Outcome` item; `outcome_name` (property) its name;
-    - `solution`: the `diffrax.Solution` (with gdgan's internal saves removed);
+    - `solution`: the `diffrax.Solution` (with gdgan's internal saves removed; with
+      `SaveAt(dense=True)`, `solution.evaluate(t)` returns `(y, Q)`, the state and the
+      amplitude integral $Q$ of `simulate`);
     - `y_final`, `t_final`: the state and time where the solve ended;
     - `residual`: $\\|h(y_{final})\\|$; `distance`: $\\|y_{final} - y^*\\|$ (NaN without `y_star`);
     - `amplitude_ratio`: the recurrence statistic of `Outcome`; `conserved_drift`:
@@ -153,34 +177,66 @@ class _Term(eqx.Module):
         return eqx.filter(out, eqx.is_inexact_array)
 
 
+class _Windows(eqx.Module):
+    """The ODE on $(y, Q)$: $\\dot y = h(y)$ and $\\dot Q = r(y)^2$, with $r = \\|y - y^*\\|$
+    (or $r = \\|h(y)\\|$ without `y_star`: the derivative already computed, no extra field
+    evaluation). $Q$ read at the quarters of the run gives the amplitude windows of
+    `Outcome` (`window_ratio`); it is left out of the step-size control (`_StateNorm`), so
+    the steps are those of the solve on $y$ alone."""
+
+    term: _Term
+    y_star: Any
+
+    def __call__(self, t, z, args):
+        y, _ = z
+        h = self.term(t, y, args)
+        if self.y_star is None:
+            r2 = sumsq(h)
+        else:
+            r2 = sumsq(jax.tree_util.tree_map(lambda a, b: a - b, y, self.y_star))
+        return h, jnp.asarray(r2, dtype=jnp.result_type(r2))
+
+
+class _StateNorm(eqx.Module):
+    """A controller's norm applied to the state part of $(y, Q)$ only."""
+
+    norm: Any
+
+    def __call__(self, z):
+        return self.norm(z[0])
+
+
+class _OnState(eqx.Module):
+    """A `SubSaveAt.fn` applied to the state part of $(y, Q)$."""
+
+    fn: Any
+
+    def __call__(self, t, z, args):
+        return self.fn(t, z[0], args)
+
+
 class _SteadyState(eqx.Module):
     term: _Term
     tol: jax.Array
 
-    def __call__(self, t, y, args, **kwargs):
-        return tree_norm(self.term(t, y, args)) < self.tol
+    def __call__(self, t, z, args, **kwargs):
+        return tree_norm(self.term(t, z[0], args)) < self.tol
 
 
 class _Diverged(eqx.Module):
     bound: jax.Array
 
-    def __call__(self, t, y, args, **kwargs):
-        n = tree_norm(y)
+    def __call__(self, t, z, args, **kwargs):
+        n = tree_norm(z[0])
         return ~jnp.isfinite(n) | (n > self.bound)
 
 
-class _Monitor(eqx.Module):
+class _Conserved(eqx.Module):
     term: _Term
-    y_star: Any
     conserved: Any
 
-    def __call__(self, t, y, args):
-        if self.y_star is None:
-            r = tree_norm(self.term(t, y, args))
-        else:
-            r = tree_distance(y, self.y_star)
-        h = jnp.nan if self.conserved is None else self.conserved(self.term.state(y))
-        return r, jnp.asarray(h, dtype=r.dtype)
+    def __call__(self, t, z, args):
+        return jnp.asarray(self.conserved(self.term.state(z[0])))
 
 
 def _with_static(saveat, ys, static, static_leaves):
@@ -192,7 +248,7 @@ def _positive(value, name):
     if is_concrete(value):
         v = np.asarray(value, dtype=float)
         if not (v.ndim == 0 and np.isfinite(v) and v > 0):
-            raise ValueError(f"simulate: `{name}` must be a positive number, got {value!r}")
+            raise InputError(f"simulate: `{name}` must be a positive number, got {value!r}")
     return value
 
 
@@ -229,10 +285,20 @@ def simulate(
     on a centre, hence the bounded horizon) and **diverged** when $\|y\| >$ `diverge_norm`
     or $y$ is non-finite. A run that reaches `t1` is **cycling** when it is recurrent —
     `conserved` (if given) has drifted by at most `conserved_rtol` relative to
-    $\max(|H(y_0)|, 1)$, else the amplitude (largest $\|y - y^*\|$, or $\|h(y)\|$ without
-    `y_star`) over the last quarter of the run matches the second quarter to `cycle_rtol` —
-    and **undecided** otherwise (see `gdgan.Outcome`). The amplitude is sampled on `n_check`
-    equally spaced times (an internal `diffrax.SubSaveAt`, not returned in `ys`).
+    $\max(|H(y_0)|, 1)$ (checked on `n_check` equally spaced times), else the amplitude —
+    the root-mean-square of $r = \|y - y^*\|$ (of $r = \|h(y)\|$ without `y_star`) — over
+    the last quarter of the run matches the second quarter to `cycle_rtol` — and
+    **undecided** otherwise (see `gdgan.Outcome`). The amplitude is carried through the
+    solve as one extra ODE component $\dot Q = r^2$ (excluded from the step-size control,
+    so the steps are those of the bare solve; read at four times; no extra field
+    evaluation without `y_star`).
+
+    Cost. Per accepted Tsit5 step: 6 field evaluations of the solve plus 1 for the
+    convergence event. Under `jax.vmap` every save point is interpolated for every
+    trajectory: the default `saveat` (`n_save` = 1 001 times) makes a vmapped `simulate`
+    several times slower than the bare solve (see `benchmarks/README.md`); pass
+    `saveat=diffrax.SaveAt(t1=True)` when only the end point and the outcome are needed
+    (what `gdgan.sweep` does). `conserved` adds `n_check` interpolated points.
 
     **Arguments:**
 
@@ -246,8 +312,8 @@ def simulate(
       controller); `max_steps`; `throw`: raise on solver failure (diffrax's meaning);
       `adjoint`: a diffrax adjoint (default `RecursiveCheckpointAdjoint`, so `jax.grad`
       works through the events); `args`: passed to `field`.
-    - `converge_tol`, `diverge_norm`, `conserved_rtol`, `cycle_rtol`, `n_check`: the
-      outcome criteria above. `y_star`: an equilibrium to measure the distance to.
+    - `converge_tol`, `diverge_norm`, `conserved_rtol`, `cycle_rtol`, `n_check` (used only
+      with `conserved`): the outcome criteria above. `y_star`: an equilibrium to measure the distance to.
       `conserved(y) -> scalar`: a first integral of the flow, if known.
     - `progress`: `True` for a tqdm bar on stderr (`diffrax.TqdmProgressMeter`) or a diffrax
       progress meter.
@@ -267,14 +333,14 @@ def simulate(
     if y_star is not None:
         y_star = as_arrays(check_state(y_star, "y_star"))
     if not callable(field):
-        raise TypeError(f"field: expected a callable field(t, y, args), got {field!r}")
+        raise InputTypeError(f"field: expected a callable field(t, y, args), got {field!r}")
     for name, value in (("t0", t0), ("t1", t1)):
         if is_concrete(value):
             v = np.asarray(value)
             if v.ndim != 0 or not np.issubdtype(v.dtype, np.number) or not np.isfinite(v):
-                raise ValueError(f"simulate: `{name}` must be a finite number, got {value!r}")
+                raise InputError(f"simulate: `{name}` must be a finite number, got {value!r}")
     if is_concrete(t0) and is_concrete(t1) and not float(t1) > float(t0):
-        raise ValueError(f"simulate: `t1` must be greater than t0 = {float(t0)}, got {t1!r}")
+        raise InputError(f"simulate: `t1` must be greater than t0 = {float(t0)}, got {t1!r}")
     dtype = jnp.result_type(
         *[x for x in jax.tree_util.tree_leaves(y0) if eqx.is_inexact_array(x)], float
     )
@@ -292,11 +358,13 @@ def simulate(
         _positive(value, name)
     for name, value in (("max_steps", max_steps), ("n_check", n_check), ("n_save", n_save)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 4:
-            raise ValueError(f"simulate: `{name}` must be an integer >= 4, got {value!r}")
+            raise InputError(f"simulate: `{name}` must be an integer >= 4, got {value!r}")
     if saveat is not None and not isinstance(saveat, diffrax.SaveAt):
-        raise TypeError(f"saveat: expected a diffrax.SaveAt, got {saveat!r}")
+        raise InputTypeError(f"saveat: expected a diffrax.SaveAt, got {saveat!r}")
     if solver is not None and not isinstance(solver, diffrax.AbstractSolver):
-        raise TypeError(f"solver: expected a diffrax solver, e.g. diffrax.Tsit5(), got {solver!r}")
+        raise InputTypeError(
+            f"solver: expected a diffrax solver, e.g. diffrax.Tsit5(), got {solver!r}"
+        )
     flatten(field, y0, 0.0, args)  # the field returns the state's structure (one-line error)
 
     if progress is True:
@@ -305,105 +373,128 @@ def simulate(
         progress = diffrax.NoProgressMeter()
     # numbers become arrays, so new values do not recompile
     arr = lambda x: jnp.asarray(x, dtype)  # noqa: E731
-    return _simulate(
-        field,
-        y0,
-        arr(t0),
-        arr(t1),
-        saveat,
-        n_save,
-        solver,
-        stepsize_controller,
-        arr(rtol),
-        arr(atol),
-        dt0,
-        max_steps,
-        throw,
-        adjoint,
-        args,
-        arr(converge_tol),
-        arr(diverge_norm),
-        y_star,
-        conserved,
-        arr(conserved_rtol),
-        arr(cycle_rtol),
-        n_check,
-        progress,
+    opt = _Options(
+        t0=arr(t0),
+        t1=arr(t1),
+        rtol=arr(rtol),
+        atol=arr(atol),
+        converge_tol=arr(converge_tol),
+        diverge_norm=arr(diverge_norm),
+        conserved_rtol=arr(conserved_rtol),
+        cycle_rtol=arr(cycle_rtol),
+        saveat=saveat,
+        solver=solver,
+        stepsize_controller=stepsize_controller,
+        adjoint=adjoint,
+        progress=progress,
+        conserved=conserved,
+        dt0=dt0,
+        n_save=n_save,
+        n_check=n_check,
+        max_steps=max_steps,
+        throw=throw,
     )
+    return _simulate(field, y0, args, y_star, opt)
+
+
+class _Options(eqx.Module):
+    """Everything `simulate` passes to its compiled core besides the field, the state, `args`
+    and `y_star` (numbers as arrays, so that new values do not recompile)."""
+
+    t0: jax.Array
+    t1: jax.Array
+    rtol: jax.Array
+    atol: jax.Array
+    converge_tol: jax.Array
+    diverge_norm: jax.Array
+    conserved_rtol: jax.Array
+    cycle_rtol: jax.Array
+    saveat: Any = None
+    solver: Any = None
+    stepsize_controller: Any = None
+    adjoint: Any = None
+    progress: Any = None
+    conserved: Any = None
+    dt0: Any = None
+    n_save: int = eqx.field(static=True, default=1001)
+    n_check: int = eqx.field(static=True, default=4001)
+    max_steps: int = eqx.field(static=True, default=100_000)
+    throw: bool = eqx.field(static=True, default=True)
+
+
+def _controller(opt):
+    controller = opt.stepsize_controller
+    if controller is None:
+        controller = diffrax.PIDController(rtol=opt.rtol, atol=opt.atol)
+    if isinstance(controller, diffrax.PIDController):
+        controller = eqx.tree_at(lambda c: c.norm, controller, _StateNorm(controller.norm))
+    return controller
 
 
 @eqx.filter_jit
-def _simulate(
-    field,
-    y0,
-    t0,
-    t1,
-    saveat,
-    n_save,
-    solver,
-    stepsize_controller,
-    rtol,
-    atol,
-    dt0,
-    max_steps,
-    throw,
-    adjoint,
-    args,
-    converge_tol,
-    diverge_norm,
-    y_star,
-    conserved,
-    conserved_rtol,
-    cycle_rtol,
-    n_check,
-    progress,
-):
+def _simulate(field, y0, args, y_star, opt: _Options):
     params, static = eqx.partition(y0, eqx.is_inexact_array)
     static_leaves, static_def = jax.tree_util.tree_flatten(static)
     term_fn = _Term(field, tuple(static_leaves), static_def)
+    t0, t1 = opt.t0, opt.t1
     dtype = t1.dtype
     if y_star is not None:
         y_star = eqx.filter(y_star, eqx.is_inexact_array)
 
+    saveat = opt.saveat
     if saveat is None:
-        saveat = diffrax.SaveAt(ts=jnp.linspace(t0, t1, n_save))
-    monitor = diffrax.SubSaveAt(
-        ts=jnp.linspace(t0, t1, n_check), fn=_Monitor(term_fn, y_star, conserved)
+        saveat = diffrax.SaveAt(ts=jnp.linspace(t0, t1, opt.n_save))
+    user_subs = jax.tree_util.tree_map(
+        lambda sub: eqx.tree_at(lambda x: x.fn, sub, _OnState(sub.fn)),
+        saveat.subs,
+        is_leaf=lambda x: isinstance(x, diffrax.SubSaveAt),
     )
-    final = diffrax.SubSaveAt(t1=True)
+    quarters = t0 + (t1 - t0) * jnp.asarray(_QUARTERS, dtype)
+    subs = [
+        user_subs,
+        diffrax.SubSaveAt(t1=True),
+        diffrax.SubSaveAt(ts=quarters, fn=lambda t, z, args: z[1]),
+    ]
+    if opt.conserved is not None:
+        subs.append(
+            diffrax.SubSaveAt(
+                ts=jnp.linspace(t0, t1, opt.n_check), fn=_Conserved(term_fn, opt.conserved)
+            )
+        )
     inner = diffrax.SaveAt(
-        subs=(saveat.subs, final, monitor),
+        subs=tuple(subs),
         dense=saveat.dense,
         solver_state=saveat.solver_state,
         controller_state=saveat.controller_state,
         made_jump=saveat.made_jump,
     )
-    if solver is None:
-        solver = diffrax.Tsit5()
-    if stepsize_controller is None:
-        stepsize_controller = diffrax.PIDController(rtol=rtol, atol=atol)
+    solver = diffrax.Tsit5() if opt.solver is None else opt.solver
     event = diffrax.Event(
-        {"converged": _SteadyState(term_fn, converge_tol), "diverged": _Diverged(diverge_norm)}
+        {
+            "converged": _SteadyState(term_fn, opt.converge_tol),
+            "diverged": _Diverged(opt.diverge_norm),
+        }
     )
-    kwargs = {} if adjoint is None else {"adjoint": adjoint}
+    kwargs = {} if opt.adjoint is None else {"adjoint": opt.adjoint}
+    progress = diffrax.NoProgressMeter() if opt.progress is None else opt.progress
     sol = diffrax.diffeqsolve(
-        diffrax.ODETerm(term_fn),
+        diffrax.ODETerm(_Windows(term_fn, y_star)),
         solver,
         t0,
         t1,
-        dt0,
-        params,
+        opt.dt0,
+        (params, jnp.zeros((), dtype)),
         args,
         saveat=inner,
-        stepsize_controller=stepsize_controller,
+        stepsize_controller=_controller(opt),
         event=event,
-        max_steps=max_steps,
-        throw=throw,
+        max_steps=opt.max_steps,
+        throw=opt.throw,
         progress_meter=progress,
         **kwargs,
     )
-    user_ts, final_ts, mon_ts = sol.ts
-    user_ys, final_ys, (r, h) = sol.ys
+    user_ts, final_ts, _ = sol.ts[:3]
+    user_ys, (final_ys, _), q = sol.ys[:3]
     y_final = jax.tree_util.tree_map(lambda a: a[-1], final_ys)
     t_final = final_ts[-1]
 
@@ -414,15 +505,16 @@ def _simulate(
     ok = (sol.result == diffrax.RESULTS.successful) | event_hit
     hit_max = sol.result == diffrax.RESULTS.max_steps_reached
     final_norm = tree_norm(y_final)
-    diverged = (event_hit & ev_div) | ~jnp.isfinite(final_norm) | (final_norm > diverge_norm)
+    diverged = (event_hit & ev_div) | ~jnp.isfinite(final_norm) | (final_norm > opt.diverge_norm)
     diverged = diverged | (~ok & ~hit_max)
     converged = event_hit & ev_conv
     residual = tree_norm(term_fn(t_final, y_final, args))
     distance = jnp.asarray(jnp.nan, dtype) if y_star is None else tree_distance(y_final, y_star)
-    ratio = amplitude_ratio_of(mon_ts, r, t0, t1)
+    ratio = window_ratio(q)
     drift = jnp.asarray(jnp.nan, dtype)
-    if conserved is not None:
-        h0 = jnp.asarray(conserved(y0), dtype)
+    if opt.conserved is not None:
+        h = jnp.asarray(sol.ys[3], dtype)
+        h0 = jnp.asarray(opt.conserved(y0), dtype)
         dev = jnp.where(jnp.isfinite(h), jnp.abs(h - h0), 0.0)
         drift = jnp.max(dev) / jnp.maximum(jnp.abs(h0), 1.0)
     outcome = classify(
@@ -430,9 +522,9 @@ def _simulate(
         diverged=diverged,
         max_steps=hit_max,
         amplitude_ratio=ratio,
-        cycle_rtol=cycle_rtol,
-        conserved_drift=drift if conserved is not None else None,
-        conserved_rtol=conserved_rtol,
+        cycle_rtol=opt.cycle_rtol,
+        conserved_drift=drift if opt.conserved is not None else None,
+        conserved_rtol=opt.conserved_rtol,
     )
     solution = eqx.tree_at(
         lambda s: (s.ts, s.ys), sol, (user_ts, user_ys), is_leaf=lambda x: x is None

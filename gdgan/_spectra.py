@@ -46,7 +46,7 @@ import numpy as np
 import scipy.linalg
 
 from ._analysis import flatten
-from ._checks import check_finite_tree
+from ._checks import InputError, check_finite_tree
 
 METHODS = ("krylov-schur", "arpack")
 
@@ -94,10 +94,24 @@ def _apply(lin, x):
     return lin(x)
 
 
-def _matvec_of(field, y, t, args):
-    """`(matvec, n, dtype)`: host `v -> J v` from one linearisation of the flattened field.
-    Both steps are compiled once per field structure (a second state, e.g. the next
-    training snapshot, reuses them: the cached trace returns the same linear function)."""
+def _low_precision(y, dtype):
+    """`y` with its floating leaves cast to `dtype` (the field's constants follow the state:
+    JAX's promotion keeps a float32 state's products in float32)."""
+    return jax.tree_util.tree_map(
+        lambda a: a.astype(dtype)
+        if eqx.is_inexact_array(a) and jnp.issubdtype(a.dtype, jnp.floating)
+        else a,
+        y,
+    )
+
+
+def _matvec_of(field, y, t, args, jvp_dtype=None):
+    """`(matvec, n, dtype)`: host `v -> J v` (float64 in and out) from one linearisation
+    of the flattened field, evaluated in `jvp_dtype` (default: the state's own). Both steps
+    are compiled once per field structure (a second state, e.g. the next training
+    snapshot, reuses them: the cached trace returns the same linear function)."""
+    if jvp_dtype is not None:
+        y = _low_precision(y, jnp.dtype(jvp_dtype))
     v, lin = _linearized(field, y, t, args)
 
     def matvec(x):
@@ -121,7 +135,7 @@ def _keys(select, lr):
             return np.where(th == 0, np.inf, out)
 
         return key
-    raise ValueError(f"select: expected 'rightmost', 'update' or 'step', got {select!r}")
+    raise InputError(f"select: expected 'rightmost', 'update' or 'step', got {select!r}")
 
 
 def _order(theta, key):
@@ -129,9 +143,33 @@ def _order(theta, key):
     return np.lexsort((-np.imag(theta), -key(theta)))
 
 
-def _krylov_schur(matvec, n, k, key, *, ncv, tol, max_restarts, v0):
+_DGKS = 1 / np.sqrt(2)
+
+
+def _orthogonalize(V, j, w):
+    """`(h, w, beta, passes)`: `w` made orthogonal to the rows `V[:j + 1]` by classical
+    Gram–Schmidt, with a second pass only when the first removed more than ~30 % of its
+    norm (the DGKS criterion, as in ARPACK). Each pass reads the basis twice: at
+    n ~ 10⁶ a pass over 60 vectors costs about as much as one product with $J$."""
+    Vj = V[: j + 1]
+    norm0 = np.linalg.norm(w)
+    h = Vj @ w
+    w = w - Vj.T @ h
+    beta = np.linalg.norm(w)
+    passes = 1
+    if beta < _DGKS * norm0:
+        h2 = Vj @ w
+        w = w - Vj.T @ h2
+        h = h + h2
+        beta = np.linalg.norm(w)
+        passes = 2
+    return h, w, beta, passes
+
+
+def _krylov_schur(matvec, n, k, key, *, ncv, tol, max_restarts, v0, stats=None):
     """Krylov–Schur with a selection key. Returns `(theta, X, res_est, scale, n_mv,
-    restarts)`, `X` the `(n, k)` Ritz vectors (complex)."""
+    restarts)`, `X` the `(n, k)` Ritz vectors (complex). `stats`, a dict, receives the
+    number of Gram–Schmidt passes."""
     m = min(ncv, n)
     V = np.zeros((m + 1, n))
     H = np.zeros((m + 1, m))
@@ -139,17 +177,16 @@ def _krylov_schur(matvec, n, k, key, *, ncv, tol, max_restarts, v0):
     rng = np.random.default_rng(0)
     p = 0
     n_mv = 0
+    passes = 0
+    reads = 0  # basis vectors read by Gram–Schmidt and restarts (the memory traffic)
     restarts = 0
     while True:
         for j in range(p, m):
-            w = matvec(V[j])
+            h, w, beta, npass = _orthogonalize(V, j, matvec(V[j]))
             n_mv += 1
-            h = V[: j + 1] @ w
-            w = w - V[: j + 1].T @ h
-            h2 = V[: j + 1] @ w  # classical Gram–Schmidt, twice
-            w = w - V[: j + 1].T @ h2
-            H[: j + 1, j] = h + h2
-            beta = np.linalg.norm(w)
+            passes += npass
+            reads += 2 * npass * (j + 1)
+            H[: j + 1, j] = h
             H[j + 1, j] = beta
             if j + 1 >= n:
                 V[j + 1] = 0.0
@@ -177,6 +214,9 @@ def _krylov_schur(matvec, n, k, key, *, ncv, tol, max_restarts, v0):
         want = order[: min(k, m)]
         done = bool(np.all(res[want] <= tol * scale))
         if done or restarts >= max_restarts or m >= n:
+            if stats is not None:
+                stats["gram_schmidt_passes"] = passes
+                stats["basis_reads"] = reads + m
             X = V[:m].T @ S[:, want]
             return theta[want], X, res[want], scale, n_mv, restarts
         # keep the Schur vectors of the p rightmost (by key) Ritz values
@@ -197,6 +237,7 @@ def _krylov_schur(matvec, n, k, key, *, ncv, tol, max_restarts, v0):
             p = 1
         b = H[m, m - 1] * Z[m - 1, :p]
         V[:p] = Z[:, :p].T @ V[:m]
+        reads += m
         V[p] = V[m]
         H[:] = 0.0
         H[:p, :p] = T[:p, :p]
@@ -226,45 +267,83 @@ def _arpack(matvec, n, k, key, *, ncv, tol, max_restarts, v0):
     return theta, X, np.full(k, np.nan), np.nan, count[0], -1
 
 
+def _explicit_residuals(matvec, theta, X):
+    """`(‖Jx - θx‖ per column, products used)`, with $J(x_r + i x_i) = Jx_r + iJx_i$: a
+    real vector needs one product, and the conjugate of a pair already done none
+    ($J\bar x = \overline{Jx}$)."""
+    res = np.empty(X.shape[1])
+    done = {}
+    count = 0
+    for i in range(X.shape[1]):
+        x, th = X[:, i], theta[i]
+        for j, (thj, xj, r) in done.items():
+            if np.isclose(th, np.conj(thj), rtol=0, atol=1e-14 * max(abs(th), 1.0)) and (
+                np.allclose(x, np.conj(xj), rtol=0, atol=1e-12)
+            ):
+                res[i] = r
+                break
+        else:
+            if np.any(x.imag):
+                Jx = matvec(x.real) + 1j * matvec(x.imag)
+                count += 2
+            else:
+                Jx = matvec(x.real).astype(complex)
+                count += 1
+            res[i] = np.linalg.norm(Jx - th * x)
+            done[i] = (th, x, res[i])
+    return res, count
+
+
 def _solve(
-    matvec, n, k, select, lr, *, method, ncv, tol, max_restarts, v0, return_eigenvectors, seed
+    matvec,
+    n,
+    k,
+    select,
+    lr,
+    *,
+    method,
+    ncv,
+    tol,
+    max_restarts,
+    v0,
+    return_eigenvectors,
+    seed,
+    stats=None,
 ):
     if isinstance(k, bool) or int(k) != k or not 1 <= int(k) <= n:
-        raise ValueError(
+        raise InputError(
             f"rightmost_eigenvalues: `k` must be an integer in [1, n = {n}], got {k!r}"
         )
     k = int(k)
     if method not in METHODS:
-        raise ValueError(
+        raise InputError(
             f"rightmost_eigenvalues: `method` must be one of {METHODS}, got {method!r}"
         )
     if not tol > 0:
-        raise ValueError(f"rightmost_eigenvalues: `tol` must be positive, got {tol!r}")
+        raise InputError(f"rightmost_eigenvalues: `tol` must be positive, got {tol!r}")
     if ncv is None:  # a 512 MiB basis at most, 100 vectors for small models
         ncv = int(np.clip((1 << 29) // (8 * n), 2 * k + 20, 100))
     if int(ncv) <= k:
-        raise ValueError(f"rightmost_eigenvalues: `ncv` must exceed k = {k}, got {ncv!r}")
+        raise InputError(f"rightmost_eigenvalues: `ncv` must exceed k = {k}, got {ncv!r}")
     key = _keys(select, lr)
     if v0 is None:
         v0 = np.random.default_rng(seed).standard_normal(n)
     v0 = np.asarray(v0, dtype=np.float64).reshape(n)
     if method == "arpack":
         if select != "rightmost" or k >= n - 1:
-            raise ValueError("rightmost_eigenvalues: `method` 'arpack' needs k < n - 1")
+            raise InputError("rightmost_eigenvalues: `method` 'arpack' needs k < n - 1")
         theta, X, _, scale, n_mv, restarts = _arpack(
             matvec, n, k, key, ncv=int(ncv), tol=tol, max_restarts=max_restarts, v0=v0
         )
     else:
         theta, X, _, scale, n_mv, restarts = _krylov_schur(
-            matvec, n, k, key, ncv=int(ncv), tol=tol, max_restarts=max_restarts, v0=v0
+            matvec, n, k, key, ncv=int(ncv), tol=tol, max_restarts=max_restarts, v0=v0, stats=stats
         )
     order = _order(theta, key)
     theta, X = theta[order], X[:, order]
     X = X / np.linalg.norm(X, axis=0)
-    # explicit residuals: J(xr + i xi) = J xr + i J xi
-    JX = np.stack([matvec(X[:, i].real) + 1j * matvec(X[:, i].imag) for i in range(X.shape[1])], 1)
-    n_mv += 2 * X.shape[1]
-    res = np.linalg.norm(JX - X * theta[None, :], axis=0)
+    res, n_explicit = _explicit_residuals(matvec, theta, X)
+    n_mv += n_explicit
     if not np.isfinite(scale):
         scale = float(np.max(np.abs(theta))) or 1.0
     return Eigenvalues(
@@ -362,7 +441,7 @@ def update_spectral_radius(
 ) -> float:
     r"""Spectral radius $ρ(I + αJ) = \max_λ |1 + αλ|$ of the simultaneous-gradient update
     $θ \leftarrow θ + α h(θ)$ linearised at `y`, matrix-free. The step is locally stable iff
-    it is below 1 (theory.md §5).
+    it is below 1 (docs, Theory §5).
 
     Krylov–Schur on $J$ keeping the Ritz values of largest $|1 + αθ|$ (the Krylov space of
     $I + αJ$ is that of $J$); same convergence criterion as `rightmost_eigenvalues`.
@@ -378,7 +457,7 @@ def update_spectral_radius(
     """
     lr = float(lr)
     if not lr > 0:
-        raise ValueError(f"update_spectral_radius: `lr` must be positive, got {lr!r}")
+        raise InputError(f"update_spectral_radius: `lr` must be positive, got {lr!r}")
     _prepare(field, y, "update_spectral_radius")
     matvec, n, _ = _matvec_of(field, y, t, args)
     out = _solve(
@@ -446,17 +525,17 @@ def spectra_along(field, states, k=6, *, t=0.0, args=None, **kwargs) -> Eigenval
     The previous snapshot's rightmost eigenvector seeds the next solve.
 
     ```python
-    out = gdgan.train(game, y0, optax.adam(1e-3), 10_000, ...)
-    spec = gdgan.spectra_along(field, out.history, k=6)
-    gdgan.plot.eigenvalues_over_time(spec)
+    out = gdgan.train(game, y0, optax.sgd(0.01), 1000, stride=100)   # 11 saved states
+    spec = gdgan.spectra_along(field, out.ys, k=2)                   # spec.eigenvalues: (11, 2)
+    gdgan.plot.eigenvalues_over_time(spec, steps=out.ts)
     ```
     """
     leaves = jax.tree_util.tree_leaves(states)
     if not leaves:
-        raise ValueError("spectra_along: `states` must hold arrays with a leading snapshot axis")
+        raise InputError("spectra_along: `states` must hold arrays with a leading snapshot axis")
     lengths = {np.shape(a)[0] if np.ndim(a) else None for a in leaves}
     if len(lengths) != 1 or None in lengths:
-        raise ValueError(
+        raise InputError(
             "spectra_along: every leaf of `states` needs the same leading axis, got "
             f"{sorted(map(str, lengths))}"
         )

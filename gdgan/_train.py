@@ -3,7 +3,7 @@ r"""Discrete-time training with optax, and the stability of one update step.
 `train` is the discrete counterpart of `simulate`: each player takes optax steps along its
 part of $-h$ (the gradient of its own, regularised loss), simultaneously or alternately,
 on the game's deterministic expectation or on fresh minibatches. `update_jacobian` and
-`discrete_stability` linearise one such step at an equilibrium (theory.md §5).
+`discrete_stability` linearise one such step at an equilibrium (docs, Theory §5).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import optax
 from jax.flatten_util import ravel_pytree
 
 from ._analysis import Verdict, enum_name, verdict_from_max_real
-from ._checks import check_finite_tree, check_positive, float_array
+from ._checks import InputError, InputTypeError, check_finite_tree, check_positive, float_array
 from ._field import vector_field
 from ._game import STATE_KEYS, Game, ValueGame, check_state
 from ._simulate import (
@@ -70,12 +70,14 @@ def extragradient(learning_rate=None, *, inner=None) -> Extragradient:
     """
     if inner is None:
         if learning_rate is None:
-            raise ValueError("extragradient: pass `learning_rate` or `inner`")
+            raise InputError("extragradient: pass `learning_rate` or `inner`")
         inner = optax.sgd(learning_rate)
     elif learning_rate is not None:
-        raise ValueError("extragradient: pass `learning_rate` or `inner`, not both")
+        raise InputError("extragradient: pass `learning_rate` or `inner`, not both")
     if not isinstance(inner, optax.GradientTransformation):
-        raise TypeError(f"extragradient: `inner` must be an optax transformation, got {inner!r}")
+        raise InputTypeError(
+            f"extragradient: `inner` must be an optax transformation, got {inner!r}"
+        )
     return Extragradient(inner)
 
 
@@ -83,7 +85,7 @@ def _players(optimizer):
     """`{"disc": opt, "gen": opt}` from one optimizer or a dict of them (validated)."""
     if isinstance(optimizer, dict):
         if set(optimizer) != set(STATE_KEYS):
-            raise ValueError(
+            raise InputError(
                 f"optimizer: a dict must have keys 'disc' and 'gen', got {sorted(optimizer)}"
             )
         opts = dict(optimizer)
@@ -91,13 +93,13 @@ def _players(optimizer):
         opts = {"disc": optimizer, "gen": optimizer}
     for p, opt in opts.items():
         if not isinstance(opt, (optax.GradientTransformation, Extragradient)):
-            raise TypeError(
+            raise InputTypeError(
                 f"optimizer: expected an optax GradientTransformation, gdgan.extragradient(...)"
                 f" or a dict {{'disc': ..., 'gen': ...}} of them, got {opt!r} for {p!r}"
             )
     eg = [isinstance(o, Extragradient) for o in opts.values()]
     if any(eg) and not all(eg):
-        raise ValueError("optimizer: extragradient must be used by both players or by neither")
+        raise InputError("optimizer: extragradient must be used by both players or by neither")
     return opts
 
 
@@ -106,14 +108,17 @@ def _add(p, u):
     return jax.tree_util.tree_map(lambda a, b: a + b, p, u)
 
 
-def _step(grad_fn, opts, y, states, key, order, disc_steps):
+def _step(grad_fn, opts, y, states, key, order, disc_steps, first="disc", project=None):
     """One iteration of the update rule. `grad_fn(y, key) -> {"disc": g_D, "gen": g_G}`
-    (gradients to descend, i.e. -h). Returns `(y, states)`."""
+    (gradients to descend, i.e. -h); `first`: the player that moves first in alternating
+    steps; `project(player, params)`: applied after each of that player's updates (weight
+    clipping). Returns `(y, states)`."""
     eg = isinstance(opts["disc"], Extragradient)
+    project = project or (lambda p, x: x)
 
     def apply(p, g, y_, state):
         u, state = opts[p].update(g, state, y_[p])
-        return _add(y_[p], u), state
+        return project(p, _add(y_[p], u)), state
 
     if order == "simultaneous":
         k1, k2 = jax.random.split(key)
@@ -134,8 +139,12 @@ def _step(grad_fn, opts, y, states, key, order, disc_steps):
         return {**y_, p: new_p}, {**states_, p: new_s}
 
     keys = jax.random.split(key, disc_steps + 1)
+    if first == "gen":
+        y, states = player_step("gen", y, states, keys[-1])
     for i in range(disc_steps):
         y, states = player_step("disc", y, states, keys[i])
+    if first == "gen":
+        return y, states
     return player_step("gen", y, states, keys[-1])
 
 
@@ -162,6 +171,13 @@ def _split_state(y):
     params, static = eqx.partition(y, eqx.is_inexact_array)
     leaves, tdef = jax.tree_util.tree_flatten(static)
     return params, _Params(tuple(leaves), tdef)
+
+
+def _clip(tree, c):
+    """Weight clipping: every inexact leaf projected onto $[-c, c]$."""
+    return jax.tree_util.tree_map(
+        lambda a: jnp.clip(a, -c, c) if eqx.is_inexact_array(a) else a, tree
+    )
 
 
 # -- train ----------------------------------------------------------------------------------
@@ -222,6 +238,9 @@ def train(
     diverge_norm=1e6,
     cycle_rtol=0.1,
     progress=False,
+    first="disc",
+    clip=None,
+    opt_state=None,
 ) -> TrainResult:
     r"""Train both players with optax for `steps` iterations (`jax.lax.scan`, jitted).
 
@@ -243,6 +262,19 @@ def train(
     - `stride`: keep every `stride`-th iterate in `ys`.
     - `y_star`, `converge_tol`, `diverge_norm`, `cycle_rtol`: for the `outcome`.
     - `progress`: a tqdm bar on stderr.
+    - `first`: with `order="alternating"`, which player moves first: `"disc"` (default:
+      `disc_steps` discriminator updates, then the generator at the new discriminator) or
+      `"gen"` (the generator first, then the discriminator at the new generator), the
+      choice Mescheder et al.'s (2018) code offers.
+    - `clip`: `None`, or $c > 0$: the original WGAN's weight clipping (Arjovsky et al. 2017),
+      a projection of every discriminator parameter onto $[-c, c]$ after each discriminator
+      update (and of the initial state). It is a discrete projection with no counterpart in
+      `gdgan.vector_field`: its continuous-time limit is the projected flow on the box
+      $\{|θ_D| \le c\}$ (the field with its outward normal component removed on the
+      box's faces), a non-smooth system whose Jacobian is undefined on the faces, so gdgan
+      offers clipping in discrete time only.
+    - `opt_state`: `{"disc": ..., "gen": ...}` optimizer states to start from (e.g. a
+      previous run's `opt_state`, to continue a run in chunks); default fresh states.
 
     **Returns:** a `TrainResult`.
 
@@ -253,7 +285,7 @@ def train(
     ```
     """
     if not isinstance(game, (Game, ValueGame)):
-        raise TypeError(f"game: expected a gdgan.Game or gdgan.ValueGame, got {game!r}")
+        raise InputTypeError(f"game: expected a gdgan.Game or gdgan.ValueGame, got {game!r}")
     y0 = as_arrays(check_state(y0, "y0"))
     check_finite_tree(y0, "train", "y0")
     if y_star is not None:
@@ -265,24 +297,33 @@ def train(
         ("disc_steps", disc_steps, 1),
     ):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"train: `{name}` must be a positive integer, got {value!r}")
+            raise InputError(f"train: `{name}` must be a positive integer, got {value!r}")
     if order not in ORDERS:
-        raise ValueError(f"order: expected one of {list(ORDERS)}, got {order!r}")
+        raise InputError(f"order: expected one of {list(ORDERS)}, got {order!r}")
     if order == "simultaneous" and disc_steps != 1:
-        raise ValueError(
+        raise InputError(
             "disc_steps: only used with order='alternating'; got "
             f"disc_steps={disc_steps} with order='simultaneous'"
         )
+    if first not in STATE_KEYS:
+        raise InputError(f"first: expected one of {list(STATE_KEYS)}, got {first!r}")
+    if clip is not None:
+        if isinstance(clip, bool) or not isinstance(clip, (int, float, np.integer, np.floating)):
+            raise InputTypeError(f"clip: expected None or a positive number, got {clip!r}")
+        if not clip > 0:
+            raise InputError(f"clip: expected None or a positive number, got {clip!r}")
+        clip = float(clip)
+        y0 = {**y0, "disc": _clip(y0["disc"], clip)}
     if batch is not None:
         if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
-            raise ValueError(f"batch: expected None or a positive integer, got {batch!r}")
+            raise InputError(f"batch: expected None or a positive integer, got {batch!r}")
         if not isinstance(game, Game):
-            raise TypeError(
+            raise InputTypeError(
                 "batch: minibatches need a gdgan.Game with data and latent "
                 f"distributions, got {type(game).__name__}"
             )
         if key is None:
-            raise ValueError("key: a jax.random key is required when `batch` is set")
+            raise InputError("key: a jax.random key is required when `batch` is set")
     if key is None:
         key = jax.random.PRNGKey(0)
     regularizers = tuple(regularizers)
@@ -320,6 +361,9 @@ def train(
             jnp.asarray(diverge_norm),
             jnp.asarray(cycle_rtol),
             bool(progress),
+            first,
+            clip,
+            opt_state,
         )
         if progress:
             jax.block_until_ready(out)
@@ -346,8 +390,14 @@ def _train(
     diverge_norm,
     cycle_rtol,
     progress,
+    first="disc",
+    clip=None,
+    opt_state=None,
 ):
     params0, helper = _split_state(y0)
+    project = None
+    if clip is not None:
+        project = lambda p, x: _clip(x, clip) if p == "disc" else x  # noqa: E731
 
     def h_of(field, p):
         return eqx.filter(field(0.0, helper.full(p), None), eqx.is_inexact_array)
@@ -361,7 +411,7 @@ def _train(
         h = h_of(plain, p)
         return tree_norm(h["disc"]), tree_norm(h["gen"]), plain.game.value(helper.full(p))
 
-    states0 = {p: opts[p].init(params0[p]) for p in STATE_KEYS}
+    states0 = {p: opts[p].init(params0[p]) for p in STATE_KEYS} if opt_state is None else opt_state
 
     def body(carry, _):
         p, states, k = carry
@@ -369,7 +419,7 @@ def _train(
         # the first gradient of the step uses the first half of `sub` (see _step), so the
         # logged numbers are on that step's first minibatch
         m = metrics(p, jax.random.split(sub)[0])
-        p, states = _step(grad_fn, opts, p, states, sub, order, disc_steps)
+        p, states = _step(grad_fn, opts, p, states, sub, order, disc_steps, first, project)
         return (p, states, k), m
 
     def chunk(carry, n):
@@ -445,9 +495,10 @@ def update_jacobian(
     opt_state=None,
     t=0.0,
     args=None,
+    first="disc",
 ):
     r"""The Jacobian of one update step of a training rule at an equilibrium, and its
-    spectral radius (theory.md §5).
+    spectral radius (docs, Theory §5).
 
     The step is exactly `gdgan.train`'s (deterministic expectation), viewed as a map
     $(θ, s) \mapsto (θ', s')$ on the parameters **and** the optimizer state $s$ (its
@@ -468,7 +519,8 @@ def update_jacobian(
     $β_2$.
 
     **Arguments:** `field` (or a game, with `regularizers`), `y_star`, `optimizer` (as in
-    `gdgan.train`), `order`, `disc_steps`, `opt_state`, `t`, `args`.
+    `gdgan.train`), `order`, `disc_steps`, `first` (as in `gdgan.train`), `opt_state`, `t`,
+    `args`.
 
     **Returns:** `(jacobian, spectral_radius)`; the Jacobian is square of size
     `n + (number of optimizer-state coordinates)`.
@@ -480,32 +532,34 @@ def update_jacobian(
     if isinstance(field, (Game, ValueGame)):
         field = vector_field(field, *regularizers)
     elif regularizers:
-        raise ValueError(
+        raise InputError(
             "regularizers: only used when a game is passed; the field given "
             "already includes its regularizers"
         )
     if not callable(field):
-        raise TypeError(f"field: expected a field(t, y, args) or a gdgan game, got {field!r}")
+        raise InputTypeError(f"field: expected a field(t, y, args) or a gdgan game, got {field!r}")
     y_star = as_arrays(check_state(y_star, "y_star"))
     check_finite_tree(y_star, "update_jacobian", "y_star")
     opts = _players(optimizer)
     if order not in ORDERS:
-        raise ValueError(f"order: expected one of {list(ORDERS)}, got {order!r}")
+        raise InputError(f"order: expected one of {list(ORDERS)}, got {order!r}")
     if (
         isinstance(disc_steps, bool)
         or not isinstance(disc_steps, (int, np.integer))
         or disc_steps < 1
     ):
-        raise ValueError(f"disc_steps: expected a positive integer, got {disc_steps!r}")
+        raise InputError(f"disc_steps: expected a positive integer, got {disc_steps!r}")
     if order == "simultaneous" and disc_steps != 1:
-        raise ValueError("disc_steps: only used with order='alternating'")
+        raise InputError("disc_steps: only used with order='alternating'")
+    if first not in STATE_KEYS:
+        raise InputError(f"first: expected one of {list(STATE_KEYS)}, got {first!r}")
     from ._analysis import flatten
 
     flatten(field, y_star, t, args)
-    return _update_jacobian(field, y_star, opts, order, int(disc_steps), opt_state, t, args)
+    return _update_jacobian(field, y_star, opts, order, int(disc_steps), opt_state, t, args, first)
 
 
-def _update_jacobian(field, y_star, opts, order, disc_steps, opt_state, t, args):
+def _update_jacobian(field, y_star, opts, order, disc_steps, opt_state, t, args, first="disc"):
     # eager on purpose: small, and each new optax instance would otherwise recompile
     params, helper = _split_state(y_star)
 
@@ -516,13 +570,13 @@ def _update_jacobian(field, y_star, opts, order, disc_steps, opt_state, t, args)
     key = jax.random.PRNGKey(0)
     if opt_state is None:
         init = {p: opts[p].init(params[p]) for p in STATE_KEYS}
-        _, opt_state = _step(grad_fn, opts, params, init, key, order, disc_steps)
+        _, opt_state = _step(grad_fn, opts, params, init, key, order, disc_steps, first)
     s_arr, s_static = eqx.partition(opt_state, eqx.is_inexact_array)
     z, unravel = ravel_pytree((params, s_arr))
 
     def F(zv):
         p, sa = unravel(zv)
-        p2, s2 = _step(grad_fn, opts, p, eqx.combine(sa, s_static), key, order, disc_steps)
+        p2, s2 = _step(grad_fn, opts, p, eqx.combine(sa, s_static), key, order, disc_steps, first)
         return ravel_pytree((p2, eqx.filter(s2, eqx.is_inexact_array)))[0]
 
     M = jax.jacfwd(F)(z)

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from ._checks import InputError
 from ._game import check_state
 
 
@@ -27,7 +28,7 @@ def flatten(field, y, t=0.0, args=None):
     if jax.tree_util.tree_structure(out) != jax.tree_util.tree_structure(params) or shapes(
         out
     ) != shapes(params):
-        raise ValueError(
+        raise InputError(
             "field: must return the state's structure and shapes "
             f"{shapes(params)}, got {shapes(out)}"
         )

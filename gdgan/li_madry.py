@@ -34,3 +34,27 @@ from .systems._li_madry import result_name as result_name
 from .systems._li_madry import state as state
 from .systems._li_madry import success_of as success_of
 from .systems._li_madry import tv as tv
+
+__all__ = [
+    "best_response",
+    "BIG",
+    "classify",
+    "FAILURE_MODES",
+    "first_order",
+    "first_order_field",
+    "gradients",
+    "Grid",
+    "grid",
+    "objective",
+    "optimal",
+    "optimal_field",
+    "optimal_gradient",
+    "OptimalField",
+    "random_disc",
+    "Result",
+    "result_name",
+    "Run",
+    "state",
+    "success_of",
+    "tv",
+]

@@ -21,7 +21,19 @@ def test_spectrum_json_lq_wgan(capsys):
     code, out, _ = run(capsys, "spectrum", "lq", "--loss", "wgan", "--json")
     assert code == 0
     obj = json.loads(out)
-    assert set(obj) == {"system", "n", "eigenvalues", "verdict", "max_real", "max_stable_step"}
+    assert set(obj) == {
+        "system",
+        "n",
+        "at",
+        "method",
+        "eigenvalues",
+        "verdict",
+        "max_real",
+        "max_stable_step",
+        "residuals",
+        "converged",
+        "n_matvecs",
+    }
     assert obj["verdict"] == "marginal" and obj["n"] == 2
     np.testing.assert_allclose(obj["eigenvalues"], [[0.0, 2.0], [0.0, -2.0]], atol=1e-12)
     code, out, _ = run(capsys, "spectrum", "lq", "--loss", "wgan", "--eta", "0.25", "--json")
@@ -57,14 +69,17 @@ def test_spectrum_params_and_table(capsys):
         (["spectrum", "nope"], "system: expected one of"),
         (["spectrum", "lq", "--loss", "foo"], "loss: expected one of"),
         (["spectrum", "lq", "--param", "sigma"], "--param: expected KEY=VALUE"),
-        (["spectrum", "lq", "--param", "sigma=-1"], "`sigma` must be positive"),
+        (
+            ["spectrum", "lq", "--param", "sigma=-1"],
+            "lq: sigma: expected a positive number, got -1",
+        ),
         (["spectrum", "lq", "--param", "bogus=1"], "param: system 'lq' has parameters"),
         (["spectrum", "lq", "--eta", "-0.5"], "--eta: expected a non-negative number"),
         (
             ["spectrum", "two_gaussians", "--loss", "gan"],
-            "--loss: system 'two_gaussians' has a fixed objective",
+            "--loss: expected none for 'two_gaussians' (its objective is fixed), got 'gan'",
         ),
-        (["frobnicate"], "invalid choice"),
+        (["frobnicate"], "COMMAND: expected one of"),
     ],
 )
 def test_bad_input_one_line(capsys, argv, needle):

@@ -106,15 +106,15 @@ def test_default_expectation_policy():
 
 
 def test_errors():
-    with pytest.raises(ValueError, match="Normal: `std` must be positive, got -1"):
+    with pytest.raises(ValueError, match="Normal: std: expected a positive number, got -1"):
         gdgan.Normal(0.0, -1.0)
-    with pytest.raises(ValueError, match="Uniform: `high - low` must be positive"):
+    with pytest.raises(ValueError, match="Uniform: high - low: expected a positive number"):
         gdgan.Uniform(1.0, 0.0)
     with pytest.raises(ValueError, match="Mixture: `weights` must be non-negative and sum to 1"):
         gdgan.Mixture([gdgan.Normal(0.0, 1.0), gdgan.Normal(1.0, 1.0)], jnp.array([0.9, 0.9]))
     with pytest.raises(ValueError, match="use gdgan.MonteCarlo"):
         gdgan.Quadrature(8).rule(gdgan.Normal(jnp.zeros(256), 1.0), 0)
-    with pytest.raises(TypeError, match="Normal: `mean` must be a number"):
+    with pytest.raises(TypeError, match="Normal: mean: expected a number"):
         gdgan.Normal("a", 1.0)
     with pytest.raises(ValueError, match="`n` must be a positive integer"):
         gdgan.Normal(0.0, 1.0).sample(jax.random.PRNGKey(0), 0)

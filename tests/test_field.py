@@ -163,9 +163,9 @@ def test_errors():
         field(0.0, {"disc": {"w": 0.0}}, None)
     with pytest.raises(ValueError, match=r"generator: output shape \(3,\) does not match"):
         field(0.0, {"disc": {"w": jnp.array(0.0)}, "gen": {"a": jnp.ones(3)}}, None)
-    with pytest.raises(ValueError, match="GradientPenalty: `eta` must be non-negative, got -0.1"):
+    with pytest.raises(ValueError, match="GradientPenalty: eta: expected a non-negative number, got -0.1"):
         gdgan.GradientPenalty(-0.1)
-    with pytest.raises(ValueError, match="R1: `gamma` must be non-negative"):
+    with pytest.raises(ValueError, match="R1: gamma: expected a non-negative number"):
         gdgan.R1(-1.0)
     with pytest.raises(
         ValueError, match=r"loss: expected one of \['gan', 'hinge', 'lsgan', 'nsgan', 'wgan'\]"
@@ -173,7 +173,7 @@ def test_errors():
         lq_game(loss="gann")
     with pytest.raises(ValueError, match="loss: the callable f must be concave"):
         lq_game(loss=lambda t: t**2)
-    with pytest.raises(ValueError, match="stability: `y` must be finite, got NaN/inf"):
+    with pytest.raises(ValueError, match="stability: y: expected finite values, got NaN/inf"):
         gdgan.stability(field, lq_state(jnp.nan, 1.0))
     with pytest.raises(TypeError, match="regularizers: expected instances of GradientPenalty"):
         gdgan.vector_field(game, 0.5)

@@ -24,8 +24,9 @@ from conftest import lq_state
 
 import gdgan
 
-RULES = [(o, m) for o in ("simultaneous", "alternating")
-         for m in ("gd", "optimistic", "extragradient")]
+RULES = [
+    (o, m) for o in ("simultaneous", "alternating") for m in ("gd", "optimistic", "extragradient")
+]
 RULE_IDS = [f"{o}-{m}" for o, m in RULES]
 # f_1 = (a_D u_D + b_D v_D, a_G u_G + b_G v_G), u = J(h_D, 0), v = J(0, h_G), re-derived here
 # from the Taylor expansion of each step (see gdgan/_modified.py) and checked below by
@@ -38,8 +39,11 @@ TABLE = {
     ("simultaneous", "extragradient"): (0.5, 0.5, 0.5, 0.5),
     ("alternating", "extragradient"): (0.5, -0.5, 0.5, 0.5),
 }
-OPTIMIZERS = {"gd": optax.sgd, "optimistic": optax.optimistic_gradient_descent,
-              "extragradient": gdgan.extragradient}
+OPTIMIZERS = {
+    "gd": optax.sgd,
+    "optimistic": optax.optimistic_gradient_descent,
+    "extragradient": gdgan.extragradient,
+}
 
 
 def flat(tree):
@@ -73,13 +77,14 @@ def test_linear_simultaneous_gd_is_exact(alpha):
 
 
 def _matrix(field, n):
-    return jax.jacfwd(lambda z: flat(field(0.0, {"disc": z[:2], "gen": z[2:]}, None)))(
-        jnp.zeros(n)
-    )
+    return jax.jacfwd(lambda z: flat(field(0.0, {"disc": z[:2], "gen": z[2:]}, None)))(jnp.zeros(n))
 
 
-@pytest.mark.parametrize("order,method", [r for r in RULES if r[1] != "optimistic"],
-                         ids=[i for i in RULE_IDS if "optimistic" not in i])
+@pytest.mark.parametrize(
+    "order,method",
+    [r for r in RULES if r[1] != "optimistic"],
+    ids=[i for i in RULE_IDS if "optimistic" not in i],
+)
 def test_linear_one_step_rules_match_the_matrix_logarithm(order, method):
     r"""For $h = Ay$ a one-step rule is linear, $θ_{k+1} = Mθ_k$ (its matrix from
     `gdgan.update_jacobian`, which runs `gdgan.train`'s step), and the iterates lie exactly
@@ -120,8 +125,9 @@ def test_linear_optimistic_matches_the_principal_eigenvalues(order):
 
     errs, plain = [], []
     for alpha in (0.04, 0.02, 0.01):
-        M, _ = gdgan.update_jacobian(field, y_star, optax.optimistic_gradient_descent(alpha),
-                                     order=order)
+        M, _ = gdgan.update_jacobian(
+            field, y_star, optax.optimistic_gradient_descent(alpha), order=order
+        )
         mu = np.linalg.eigvals(np.asarray(M))
         principal = np.log(mu[np.abs(mu) > 0.5].astype(complex)) / alpha
         assert principal.shape == (5,)
@@ -152,12 +158,12 @@ def test_dirac_wgan_modified_eigenvalues(alpha):
         lam = np.linalg.eigvals(np.asarray(Jt))
         return lam[np.argsort(-lam.imag)]
 
-    np.testing.assert_allclose(eig("simultaneous"), [alpha / 2 + 1j, alpha / 2 - 1j],
-                               atol=1e-12)
+    np.testing.assert_allclose(eig("simultaneous"), [alpha / 2 + 1j, alpha / 2 - 1j], atol=1e-12)
     lam = eig("alternating")
     assert np.max(np.abs(lam.real)) <= alpha**2
-    np.testing.assert_allclose(lam.imag, [np.sqrt(1 - alpha**2 / 4), -np.sqrt(1 - alpha**2 / 4)],
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        lam.imag, [np.sqrt(1 - alpha**2 / 4), -np.sqrt(1 - alpha**2 / 4)], atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("order,method", RULES, ids=RULE_IDS)
@@ -173,8 +179,10 @@ def test_correction_equals_finite_differences(order, method):
     _, unravel = jax.flatten_util.ravel_pytree(y)
 
     def jvp_fd(d):
-        return (flat(field(0.0, unravel(flat(y) + eps * d), None))
-                - flat(field(0.0, unravel(flat(y) - eps * d), None))) / (2 * eps)
+        return (
+            flat(field(0.0, unravel(flat(y) + eps * d), None))
+            - flat(field(0.0, unravel(flat(y) - eps * d), None))
+        ) / (2 * eps)
 
     u = jvp_fd(jnp.array([h[0], 0.0]))
     v = jvp_fd(jnp.array([0.0, h[1]]))
@@ -196,19 +204,30 @@ def test_matrix_free_on_a_network():
     z, unravel = jax.flatten_util.ravel_pytree(s.init)
     h = flat(field(0.0, s.init, None))
     eps = 1e-6 / float(jnp.linalg.norm(h))
-    jh = (flat(field(0.0, unravel(z + eps * h), None))
-          - flat(field(0.0, unravel(z - eps * h), None))) / (2 * eps)
+    jh = (
+        flat(field(0.0, unravel(z + eps * h), None)) - flat(field(0.0, unravel(z - eps * h), None))
+    ) / (2 * eps)
     mf = gdgan.modified_field(field, alpha)
-    np.testing.assert_allclose(flat(mf(0.0, s.init, None)), h - 0.5 * alpha * jh,
-                               rtol=1e-7, atol=1e-9 * float(jnp.linalg.norm(h)))
+    np.testing.assert_allclose(
+        flat(mf(0.0, s.init, None)),
+        h - 0.5 * alpha * jh,
+        rtol=1e-7,
+        atol=1e-9 * float(jnp.linalg.norm(h)),
+    )
 
 
 # -- global error against gdgan.train -------------------------------------------------------
 @eqx.filter_jit
 def _flow_end(field, y0, t1):
     sol = diffrax.diffeqsolve(
-        diffrax.ODETerm(field), diffrax.Dopri8(), 0.0, t1, None, y0,
-        stepsize_controller=diffrax.PIDController(rtol=1e-12, atol=1e-12), max_steps=100_000,
+        diffrax.ODETerm(field),
+        diffrax.Dopri8(),
+        0.0,
+        t1,
+        None,
+        y0,
+        stepsize_controller=diffrax.PIDController(rtol=1e-12, atol=1e-12),
+        max_steps=100_000,
     )
     return jax.tree_util.tree_map(lambda a: a[-1], sol.ys)
 
@@ -223,8 +242,9 @@ T = 5.0
 
 def _iterates(s, y0, alpha, order, method, regularizers=()):
     n = int(round(T / alpha))
-    out = gdgan.train(s.game, y0, OPTIMIZERS[method](alpha), n, order=order,
-                      regularizers=regularizers, stride=n)
+    out = gdgan.train(
+        s.game, y0, OPTIMIZERS[method](alpha), n, order=order, regularizers=regularizers, stride=n
+    )
     return out.y_final
 
 
@@ -257,9 +277,11 @@ def test_global_error_slopes_lq_wgan(order, method):
     assert np.all(modified < plain)
 
 
-@pytest.mark.parametrize("order,method", [("alternating", "gd"),
-                                          ("simultaneous", "extragradient")],
-                         ids=["alternating-gd", "simultaneous-extragradient"])
+@pytest.mark.parametrize(
+    "order,method",
+    [("alternating", "gd"), ("simultaneous", "extragradient")],
+    ids=["alternating-gd", "simultaneous-extragradient"],
+)
 def test_global_error_slopes_regularised_gan(order, method):
     r"""As above on a field with every Jacobian block nonzero: the saturating LQ GAN with
     the gradient penalty η = 0.5 (regularizers applied by `gdgan.train` too)."""
@@ -270,9 +292,11 @@ def test_global_error_slopes_regularised_gan(order, method):
     assert 1.7 <= _slope(modified) <= 2.3, modified
 
 
-@pytest.mark.parametrize("order,method", [("simultaneous", "gd"), ("alternating", "gd"),
-                                          ("alternating", "optimistic")],
-                         ids=["simultaneous-gd", "alternating-gd", "alternating-optimistic"])
+@pytest.mark.parametrize(
+    "order,method",
+    [("simultaneous", "gd"), ("alternating", "gd"), ("alternating", "optimistic")],
+    ids=["simultaneous-gd", "alternating-gd", "alternating-optimistic"],
+)
 def test_drift_correction_cancels_the_first_order_drift(order, method):
     r"""Training with `DriftCorrection(α)` follows $h' + αf_1[h'] = h + O(α^2)$: its
     iterates track the flow of the *unregularised* LQ WGAN to $O(α^2)$ (slope in
@@ -280,8 +304,12 @@ def test_drift_correction_cancels_the_first_order_drift(order, method):
     s = gdgan.systems.get("lq", loss="wgan")
     ref = _flow_end(s.field(), s.init, T)
     errs = [
-        _dist(ref, _iterates(s, s.init, a, order, method,
-                             (gdgan.DriftCorrection(a, order=order, method=method),)))
+        _dist(
+            ref,
+            _iterates(
+                s, s.init, a, order, method, (gdgan.DriftCorrection(a, order=order, method=method),)
+            ),
+        )
         for a in ALPHAS
     ]
     assert 1.7 <= _slope(errs) <= 2.3, errs
@@ -297,12 +325,15 @@ def test_drift_correction_jacobian_and_identity():
     np.testing.assert_allclose(Jc, J + 0.5 * alpha * J @ J, atol=1e-12)
     y = lq_state(0.2, 0.8)
     for order, method in RULES:
-        corrected = flat(s.field(gdgan.DriftCorrection(alpha, order=order, method=method))(
-            0.0, y, None))
-        modified = flat(gdgan.modified_field(s.field(), alpha, order=order, method=method)(
-            0.0, y, None))
-        np.testing.assert_allclose(corrected, 2 * flat(s.field()(0.0, y, None)) - modified,
-                                   rtol=1e-12, atol=1e-14)
+        corrected = flat(
+            s.field(gdgan.DriftCorrection(alpha, order=order, method=method))(0.0, y, None)
+        )
+        modified = flat(
+            gdgan.modified_field(s.field(), alpha, order=order, method=method)(0.0, y, None)
+        )
+        np.testing.assert_allclose(
+            corrected, 2 * flat(s.field()(0.0, y, None)) - modified, rtol=1e-12, atol=1e-14
+        )
 
 
 # -- transformations ---------------------------------------------------------------------------
@@ -318,11 +349,12 @@ def test_vmap_over_lr_equals_a_loop_and_jit_equals_eager():
     jitted = jax.jit(at)
     for i, lr in enumerate(lrs):
         eager = at(float(lr))
-        np.testing.assert_allclose(flat(jax.tree_util.tree_map(lambda a: a[i], batched)),
-                                   flat(eager), rtol=1e-13)
+        np.testing.assert_allclose(
+            flat(jax.tree_util.tree_map(lambda a: a[i], batched)), flat(eager), rtol=1e-13
+        )
         np.testing.assert_allclose(flat(jitted(lr)), flat(eager), rtol=1e-13)
     # lr is an array leaf: vmap over a module of modified fields
-    mfs = jax.vmap(lambda lr: gdgan.modified_field(s.field(), lr))(lrs)
+    mfs = eqx.filter_vmap(lambda lr: gdgan.modified_field(s.field(), lr))(lrs)
     assert mfs.lr.shape == (3,)
 
 
@@ -330,9 +362,10 @@ def test_non_array_leaves_are_held_fixed():
     """A state with a non-array leaf (an equinox MLP's activation): the output has the
     field's structure (None there) and the inexact part matches the flattened field's."""
     key = jax.random.PRNGKey(0)
-    mlp = eqx.nn.MLP(1, 1, 3, 1, key=key)
-    game = gdgan.Game(None, lambda p, z: p["a"] * z, gdgan.Normal(0.0, 1.0),
-                      gdgan.Normal(0.0, 1.0), loss="wgan")
+    mlp = eqx.nn.MLP("scalar", "scalar", 3, 1, key=key)
+    game = gdgan.Game(
+        None, lambda p, z: p["a"] * z, gdgan.Normal(0.0, 1.0), gdgan.Normal(0.0, 1.0), loss="wgan"
+    )
     field = gdgan.vector_field(game)
     y = {"disc": mlp, "gen": {"a": jnp.asarray(1.3)}}
     out = gdgan.modified_field(field, 0.1)(0.0, y, None)
@@ -342,38 +375,66 @@ def test_non_array_leaves_are_held_fixed():
     z0, unravel = jax.flatten_util.ravel_pytree(params)
 
     def hf(z):
-        return flat(eqx.filter(field(0.0, eqx.combine(unravel(z), static), None),
-                               eqx.is_inexact_array))
+        return flat(
+            eqx.filter(field(0.0, eqx.combine(unravel(z), static), None), eqx.is_inexact_array)
+        )
 
     J = jax.jacfwd(hf)(z0)
-    np.testing.assert_allclose(flat(eqx.filter(out, eqx.is_inexact_array)),
-                               hf(z0) - 0.05 * J @ hf(z0), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        flat(eqx.filter(out, eqx.is_inexact_array)),
+        hf(z0) - 0.05 * J @ hf(z0),
+        rtol=1e-10,
+        atol=1e-12,
+    )
 
 
 # -- bad input --------------------------------------------------------------------------------
-@pytest.mark.parametrize("lr,exc", [(0.0, ValueError), (-0.1, ValueError),
-                                    (float("nan"), ValueError), (float("inf"), ValueError),
-                                    ("a", TypeError), (None, TypeError), (True, TypeError),
-                                    ([0.1, 0.2], ValueError)])
+@pytest.mark.parametrize(
+    "lr,exc",
+    [
+        (0.0, ValueError),
+        (-0.1, ValueError),
+        (float("nan"), ValueError),
+        (float("inf"), ValueError),
+        ("a", TypeError),
+        (None, TypeError),
+        (True, TypeError),
+        ([0.1, 0.2], ValueError),
+    ],
+)
 def test_bad_lr(lr, exc):
     s = gdgan.systems.get("dirac", loss="wgan")
-    with pytest.raises(exc, match=r"^lr: expected a positive finite scalar"):
+    with pytest.raises(
+        exc, match=r"(modified_field|DriftCorrection): lr: expected a positive finite scalar"
+    ):
         gdgan.modified_field(s.field(), lr)
-    with pytest.raises(exc, match=r"^lr: expected a positive finite scalar"):
+    with pytest.raises(
+        exc, match=r"(modified_field|DriftCorrection): lr: expected a positive finite scalar"
+    ):
         gdgan.DriftCorrection(lr)
 
 
 def test_bad_choices_and_field():
     s = gdgan.systems.get("dirac", loss="wgan")
-    with pytest.raises(ValueError, match=r"^order: expected one of \['simultaneous', "):
+    with pytest.raises(
+        ValueError,
+        match=r"^(modified_field|DriftCorrection): order: expected one of \['simultaneous', ",
+    ):
         gdgan.modified_field(s.field(), 0.1, order="sequential")
-    with pytest.raises(ValueError, match=r"^method: expected one of \['gd', 'optimistic', "):
+    with pytest.raises(
+        ValueError,
+        match=r"^(modified_field|DriftCorrection): method: expected one of \['gd', 'optimistic', ",
+    ):
         gdgan.modified_field(s.field(), 0.1, method="adam")
-    with pytest.raises(ValueError, match=r"^method: expected one of"):
+    with pytest.raises(
+        ValueError, match=r"^(modified_field|DriftCorrection): method: expected one of"
+    ):
         gdgan.DriftCorrection(0.1, method="adam")
-    with pytest.raises(ValueError, match=r"^order: expected one of"):
+    with pytest.raises(
+        ValueError, match=r"^(modified_field|DriftCorrection): order: expected one of"
+    ):
         gdgan.DriftCorrection(0.1, order=None)
-    with pytest.raises(TypeError, match=r"^field: expected a callable"):
+    with pytest.raises(TypeError, match=r"^modified_field: field: expected a callable"):
         gdgan.modified_field(3.0, 0.1)
     with pytest.raises(ValueError, match=r"expected a dict \{'disc'"):
         gdgan.modified_field(s.field(), 0.1)(0.0, {"d": 1.0}, None)
@@ -389,3 +450,118 @@ def test_traced_bad_lr_raises_inside_jit():
     f(0.1)
     with pytest.raises(Exception, match="lr: expected a positive finite scalar"):
         jax.block_until_ready(f(-0.1))
+
+
+# -- discrete iterates on a field ----------------------------------------------------------------
+@pytest.mark.parametrize("order,method", RULES, ids=RULE_IDS)
+def test_discrete_iterates_equal_train(order, method):
+    """`discrete_iterates` runs `gdgan.train`'s step on a field: identical iterates."""
+    from gdgan._modified import discrete_iterates
+
+    s = gdgan.systems.get("lq", loss="gan")
+    regs = (gdgan.GradientPenalty(0.5),)
+    ys = discrete_iterates(s.field(*regs), s.init, 0.05, 12, order=order, method=method)
+    out = gdgan.train(s.game, s.init, OPTIMIZERS[method](0.05), 12, order=order, regularizers=regs)
+    for a, b in zip(jax.tree_util.tree_leaves(ys), jax.tree_util.tree_leaves(out.ys)):
+        assert a.shape == (13,)
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    with pytest.raises(ValueError, match="discrete_iterates: steps: expected a positive integer"):
+        discrete_iterates(s.field(), s.init, 0.05, 0)
+
+
+# -- plot ---------------------------------------------------------------------------------------
+def test_plot_modified_flow(tmp_path):
+    """The figure has the three curves, with the modified flow closer to the last iterate
+    than the plain flow (the distances are in the legend)."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    s = gdgan.systems.get("dirac", loss="wgan")
+    fig = gdgan.plot.modified_flow(s, s.init, 0.1, 40)
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    assert "psi" in ax.get_xlabel() and "theta" in ax.get_ylabel() and ax.get_title()
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    plain = next(t for t in texts if t.startswith("plain flow"))
+    modified = next(t for t in texts if t.startswith("modified flow"))
+    assert any(t.startswith("discrete iterates (40 steps)") for t in texts)
+    dist = lambda t: float(t.split("distance at T: ")[1].rstrip(")"))  # noqa: E731
+    assert dist(modified) < 0.2 * dist(plain)
+    fig.savefig(tmp_path / "mf.png")
+    assert (tmp_path / "mf.png").stat().st_size > 10_000
+    with pytest.raises(ValueError, match="2-parameter"):
+        gdgan.plot.modified_flow(s.field(), {"disc": jnp.zeros(2), "gen": jnp.zeros(1)}, 0.1, 5)
+    with pytest.raises(ValueError, match="lr: expected a positive finite scalar"):
+        gdgan.plot.modified_flow(s, s.init, -0.1, 5)
+
+
+# -- reproduction section `drift` ----------------------------------------------------------------
+def _good_rows():
+    alphas = [0.02, 0.01, 0.005]
+    rows = []
+    for system in ("dirac-wgan", "lq-wgan"):
+        for order in ("simultaneous", "alternating"):
+            rows.append(
+                dict(
+                    system=system,
+                    order=order,
+                    method="gd",
+                    alphas=alphas,
+                    plain_errors=[2.0 * a for a in alphas],
+                    modified_errors=[3.0 * a**2 for a in alphas],
+                )
+            )
+    return rows
+
+
+def test_verdict_drift_both_ways():
+    """Slopes 1 and 2 pass; slopes 1 and 1 (the modified flow no better than the plain
+    one), a missing required row, too few step sizes, non-finite errors, a modified flow
+    farther than the plain flow and no rows at all fail."""
+    from gdgan._reproduce.drift import verdict_drift
+
+    ok, reason = verdict_drift({"rows": _good_rows()})
+    assert ok, reason
+    rows = _good_rows()
+    rows[1]["modified_errors"] = [0.5 * a for a in rows[1]["alphas"]]
+    ok, reason = verdict_drift({"rows": rows})
+    assert not ok and "modified-flow slope 1.00" in reason
+    rows = _good_rows()
+    rows[0]["plain_errors"] = [a**2 for a in rows[0]["alphas"]]
+    assert not verdict_drift({"rows": rows})[0]
+    ok, reason = verdict_drift({"rows": _good_rows()[1:]})
+    assert not ok and "missing rows: dirac-wgan/simultaneous/gd" in reason
+    rows = _good_rows()
+    for r in rows:
+        r["alphas"], r["plain_errors"], r["modified_errors"] = (
+            r["alphas"][:2],
+            r["plain_errors"][:2],
+            r["modified_errors"][:2],
+        )
+    assert not verdict_drift({"rows": rows})[0]
+    rows = _good_rows()
+    rows[2]["modified_errors"][0] = float("nan")
+    assert not verdict_drift({"rows": rows})[0]
+    rows = _good_rows()
+    rows[3]["modified_errors"] = [300.0 * a**2 for a in rows[3]["alphas"]]
+    ok, reason = verdict_drift({"rows": rows})
+    assert not ok and "not closer" in reason
+    assert verdict_drift({"rows": []}) == (False, "no row was measured")
+    assert not verdict_drift({})[0]
+
+
+def test_drift_section_quick(tmp_path):
+    """The section end to end in its quick configuration: registered, reproduced, with
+    figures and a table."""
+    pytest.importorskip("matplotlib")
+    from gdgan._reproduce import REPRODUCTIONS, reproductions
+
+    assert "drift" in reproductions()
+    sec = REPRODUCTIONS["drift"](tmp_path, True)
+    assert sec.reproduced, sec.reason
+    assert len(sec.numbers["rows"]) == 4
+    for r in sec.numbers["rows"]:
+        assert abs(r["plain_slope"] - 1) < 0.3 and abs(r["modified_slope"] - 2) < 0.3
+    for fig in sec.figures:
+        assert (tmp_path / fig).stat().st_size > 10_000
+    assert "| dirac-wgan | gd (simultaneous) |" in sec.table

@@ -317,7 +317,7 @@ def test_argument_errors():
         gdgan.sweep(make, t1=1.0, resume=True)
     with pytest.raises(ValueError, match="grid: 'eta' must hold at least one finite value"):
         gdgan.sweep(make, {"eta": [np.nan]}, t1=1.0)
-    with pytest.raises(ValueError, match="GradientPenalty: `eta` must be non-negative"):
+    with pytest.raises(ValueError, match="GradientPenalty: eta: expected a non-negative number"):
         gdgan.sweep(
             make,
             {"eta": [0.5, -1.0]},
@@ -362,11 +362,17 @@ def test_cli_bad_grid_exits_with_one_line():
 @pytest.mark.parametrize(
     "args, match",
     [
-        (["--grid", "foo=0:1:3"], "--grid: 'foo' cannot be swept for lq"),
-        (["--grid", "lr=0.1,0.2"], "--grid: 'lr' is the discrete step size"),
-        (["--grid", "eta=0:1:3", "--grid", "eta=1,2"], "--grid: 'eta' is given twice"),
+        (["--grid", "foo=0:1:3"], "--grid: expected names from"),
+        (["--grid", "lr=0.1,0.2"], "--grid: expected 'lr' (the step size) only with --steps"),
+        (
+            ["--grid", "eta=0:1:3", "--grid", "eta=1,2"],
+            "--grid: expected each name once, got 'eta' twice",
+        ),
         (["--inits", "ball:1:3"], "--inits: expected box:RADIUS:N"),
-        (["--steps", "10", "--t1", "3"], "--t1: continuous time only"),
+        (
+            ["--steps", "10", "--t1", "3"],
+            "--t1: expected only in continuous time, got it with --steps",
+        ),
     ],
 )
 def test_cli_errors(args, match, capsys):

@@ -12,6 +12,8 @@ import subprocess
 import sys
 import time
 
+from .._checks import InputError
+
 JACOBIAN_METHODS = ("gdgan", "gdgan-jvp", "jacfwd", "rowloop", "njvp")
 EIG_METHODS = ("numpy", "jnp", "matrix-free")
 
@@ -110,7 +112,7 @@ def run_one(kind, method, spec, repeats=1, k=6, limit_gb=12.0):
             first, J = best, None
             row["note"] = f"{m} JVPs timed, scaled to n"
         else:
-            raise ValueError(f"method: expected one of {JACOBIAN_METHODS}, got {method!r}")
+            raise InputError(f"method: expected one of {JACOBIAN_METHODS}, got {method!r}")
         peak = _maxrss_bytes()  # before the reference below
         if J is not None and n <= 3000 and method != "jacfwd":
             ref = np.asarray(jax.jit(jax.jacfwd(f))(v))
@@ -142,11 +144,11 @@ def run_one(kind, method, spec, repeats=1, k=6, limit_gb=12.0):
                 scale=r.scale,
             )
         else:
-            raise ValueError(f"method: expected one of {EIG_METHODS}, got {method!r}")
+            raise InputError(f"method: expected one of {EIG_METHODS}, got {method!r}")
         row.update(time_s=best, first_call_s=first)
         peak = _maxrss_bytes()
     else:
-        raise ValueError(f"kind: expected 'jacobian' or 'eig', got {kind!r}")
+        raise InputError(f"kind: expected 'jacobian' or 'eig', got {kind!r}")
     row.update(peak_rss_gib=peak / 2**30, baseline_rss_gib=base / 2**30, status="ok")
     return row
 

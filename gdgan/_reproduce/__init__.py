@@ -9,11 +9,12 @@ import json
 import time
 from pathlib import Path
 
+from .._checks import InputError
 from ._report import write_report
 from ._section import REPRODUCTIONS, WEIGHTS, Section
 
 #: The study modules; each registers its sections on import.
-MODULES = ("nk", "ring", "digits", "li_madry", "roa", "stochastic")
+MODULES = ("nk", "ring", "digits", "li_madry", "roa", "stochastic", "drift")
 
 
 def reproduce(name="all", out="gdgan-out", *, quick=False, log=None, jobs=1, resume=False):
@@ -41,9 +42,9 @@ def reproduce(name="all", out="gdgan-out", *, quick=False, log=None, jobs=1, res
     )
     for n in names:
         if n not in REPRODUCTIONS:
-            raise ValueError(f"name: expected one of {list(REPRODUCTIONS) + ['all']}, got {n!r}")
+            raise InputError(f"name: expected one of {list(REPRODUCTIONS) + ['all']}, got {n!r}")
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
-        raise ValueError(f"jobs: expected a positive integer, got {jobs!r}")
+        raise InputError(f"jobs: expected a positive integer, got {jobs!r}")
     out = Path(out)
     (out / "sections").mkdir(parents=True, exist_ok=True)
     done = {n: s for n in names if resume and (s := _load_section(out, n, quick)) is not None}

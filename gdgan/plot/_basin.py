@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import InputError
 from ._maps import OUTCOME_COLORS, _new_figure
 
 
@@ -33,7 +34,7 @@ def basin_slice(sl, certificate=None, *, color="outcome", labels=("a", "b"), tit
     from matplotlib.patches import Patch
 
     if color not in ("outcome", "time"):
-        raise ValueError(f"color: expected 'outcome' or 'time', got {color!r}")
+        raise InputError(f"color: expected 'outcome' or 'time', got {color!r}")
     if ax is None:
         fig, (ax,) = _new_figure(1, size=(5.6, 4.6))
     else:
@@ -106,7 +107,7 @@ def basin_radius(curves, *, xlabel="η", title=None, ax=None):
     **Returns:** a `matplotlib.figure.Figure`.
     """
     if not isinstance(curves, dict) or not curves:
-        raise ValueError("curves: expected a non-empty dict label -> [(x, BasinRadius), ...]")
+        raise InputError("curves: expected a non-empty dict label -> [(x, BasinRadius), ...]")
     if ax is None:
         fig, axes = _new_figure(len(curves), size=(4.2, 3.4))
     else:

@@ -17,6 +17,8 @@ import math
 
 import numpy as np
 
+from .._checks import InputError
+
 OUTCOME_COLORS = {
     "converged": "#2ca02c",
     "cycling": "#1f77b4",
@@ -83,11 +85,11 @@ def basins(
     ```
     """
     if color not in ("outcome", "time"):
-        raise ValueError(f"color: expected 'outcome' or 'time', got {color!r}")
+        raise InputError(f"color: expected 'outcome' or 'time', got {color!r}")
     d = len(result.leaf_names)
     cx, cy = coords
     if not (0 <= cx < d and 0 <= cy < d and d >= 2 and cx != cy):
-        raise ValueError(
+        raise InputError(
             f"coords: expected two distinct indices into {result.leaf_names}, got {coords!r}"
         )
     n_grid = int(np.prod(result.grid_shape)) if result.grid else 1
@@ -96,7 +98,7 @@ def basins(
         grid_points = sorted(set(np.linspace(0, n_grid - 1, k).round().astype(int).tolist()))
     grid_points = [int(j) for j in grid_points]
     if any(not 0 <= j < n_grid for j in grid_points):
-        raise ValueError(f"grid_points: expected indices below {n_grid}, got {grid_points}")
+        raise InputError(f"grid_points: expected indices below {n_grid}, got {grid_points}")
     if ax is not None:
         fig, axes = ax.figure, [ax]
         grid_points = grid_points[:1]
@@ -193,15 +195,15 @@ def stability_region(result, *, x=None, y=None, color="verdict", fixed=None, tit
     ```
     """
     if color not in ("verdict", "margin", "converged"):
-        raise ValueError(f"color: expected 'verdict', 'margin' or 'converged', got {color!r}")
+        raise InputError(f"color: expected 'verdict', 'margin' or 'converged', got {color!r}")
     names = list(result.grid)
     if not names:
-        raise ValueError("result: the sweep has no hyperparameter grid to map")
+        raise InputError("result: the sweep has no hyperparameter grid to map")
     x = x or names[0]
     y = y if y is not None else (names[1] if len(names) > 1 and names[1] != x else None)
     for k in (x, y):
         if k is not None and k not in names:
-            raise ValueError(f"x/y: expected grid names from {names}, got {k!r}")
+            raise InputError(f"x/y: expected grid names from {names}, got {k!r}")
     fixed = dict(fixed or {})
     shape = result.grid_shape
     index = [slice(None) if k in (x, y) else fixed.get(k, 0) for k in names]

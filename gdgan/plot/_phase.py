@@ -6,6 +6,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._checks import InputError
+
 
 def _figure(ax, ncols=1, size=(6.0, 5.0)):
     if ax is not None:
@@ -55,7 +57,7 @@ def _trajectory_xy(traj):
     else:
         pts = np.asarray(traj, dtype=float)
     if pts.ndim != 2 or pts.shape[1] != 2:
-        raise ValueError(f"trajectories: expected 2-parameter states, got shape {pts.shape}")
+        raise InputError(f"trajectories: expected 2-parameter states, got shape {pts.shape}")
     return pts[np.all(np.isfinite(pts), axis=1)], label
 
 
@@ -113,10 +115,10 @@ def phase_portrait(
     if template is None and trajectories and isinstance(getattr(trajectories[0], "ys", None), dict):
         template = jax.tree_util.tree_map(lambda a: a[0], trajectories[0].ys)
     if template is None:
-        raise ValueError("y_star: needed (or a System / equilibria) to know the state's structure")
+        raise InputError("y_star: needed (or a System / equilibria) to know the state's structure")
     params, v0, unravel = _template(template)
     if v0.size != 2:
-        raise ValueError(f"phase_portrait: needs a 2-parameter system, got n = {v0.size}")
+        raise InputError(f"phase_portrait: needs a 2-parameter system, got n = {v0.size}")
     labels = _leaf_labels(params)
 
     def h_flat(v):
@@ -246,9 +248,9 @@ def time_series(result, y_star=None, conserved=None, *, title=None, ax=None):
             )
         )
     if not panels:
-        raise ValueError("time_series: pass `y_star` and/or `conserved`")
+        raise InputError("time_series: pass `y_star` and/or `conserved`")
     if ax is not None and len(panels) > 1:
-        raise ValueError("ax: only with one panel (pass y_star or conserved, not both)")
+        raise InputError("ax: only with one panel (pass y_star or conserved, not both)")
     fig, axes = _figure(ax, ncols=len(panels), size=(5.5, 4.0))
     name = getattr(result, "outcome_name", None)
     for a, (ylabel, vals, label) in zip(axes, panels):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import InputError
+
 
 def eigenvalues_over_time(spectra, steps=None, *, ax=None, part="real", title=None):
     r"""Plot the rightmost eigenvalues of $J$ along a trajectory.
@@ -21,21 +23,22 @@ def eigenvalues_over_time(spectra, steps=None, *, ax=None, part="real", title=No
     **Returns:** the matplotlib axis (or the two axes for `"both"`).
 
     ```python
-    spec = gdgan.spectra_along(field, out.history, k=6)
-    gdgan.plot.eigenvalues_over_time(spec, steps=out.steps)
+    out = gdgan.train(game, y0, optax.sgd(0.01), 1000, stride=100)
+    spec = gdgan.spectra_along(field, out.ys, k=2)
+    gdgan.plot.eigenvalues_over_time(spec, steps=out.ts)
     ```
     """
     import matplotlib.pyplot as plt
 
     eig = np.asarray(getattr(spectra, "eigenvalues", spectra))
     if eig.ndim != 2:
-        raise ValueError(f"spectra: expected a (T, k) array of eigenvalues, got shape {eig.shape}")
+        raise InputError(f"spectra: expected a (T, k) array of eigenvalues, got shape {eig.shape}")
     T, k = eig.shape
     steps = np.arange(T) if steps is None else np.asarray(steps)
     if steps.shape != (T,):
-        raise ValueError(f"steps: expected shape ({T},), got {steps.shape}")
+        raise InputError(f"steps: expected shape ({T},), got {steps.shape}")
     if part not in ("real", "complex", "both"):
-        raise ValueError(f"part: expected 'real', 'complex' or 'both', got {part!r}")
+        raise InputError(f"part: expected 'real', 'complex' or 'both', got {part!r}")
     if part == "both":
         if ax is None:
             _, ax = plt.subplots(1, 2, figsize=(10, 4))

@@ -24,3 +24,19 @@ from ._toy import lq as lq
 from ._toy import uniform as uniform
 from ._two_gaussians import TwoGaussiansValue as TwoGaussiansValue
 from ._two_gaussians import two_gaussians as two_gaussians
+
+__all__ = [
+    "dirac",
+    "get",
+    "lq",
+    "names",
+    "parameters",
+    "register",
+    "REGISTRY",
+    "ring",
+    "stability_rows",
+    "System",
+    "two_gaussians",
+    "TwoGaussiansValue",
+    "uniform",
+]

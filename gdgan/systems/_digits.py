@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._checks import InputError
 from .._distributions import Empirical, MonteCarlo, Normal
 from .._game import Game
 from ._registry import System
@@ -96,12 +97,12 @@ def digit_metrics(images, classifier=None, *, min_fraction=0.01):
     if x.ndim == 3 and x.shape[1:] == (SIDE, SIDE):
         x = x.reshape(len(x), -1)
     if x.ndim != 2 or x.shape[1] != SIDE * SIDE or len(x) == 0:
-        raise ValueError(
+        raise InputError(
             f"digit_metrics: `images` must have shape (n, 64) or (n, 8, 8) with n >= 1, "
             f"got {x.shape}"
         )
     if not 0 < min_fraction <= 1:
-        raise ValueError(f"digit_metrics: `min_fraction` must be in (0, 1], got {min_fraction!r}")
+        raise InputError(f"digit_metrics: `min_fraction` must be in (0, 1], got {min_fraction!r}")
     clf = digit_classifier() if classifier is None else classifier
     ok = np.all(np.isfinite(x), axis=1)
     conf = np.zeros(len(x))
@@ -158,7 +159,7 @@ def digits_system(width=64, latent_dim=16, n_samples=512, seed=0, loss="gan", ga
     """
     for name, val in (("width", width), ("latent_dim", latent_dim), ("n_samples", n_samples)):
         if isinstance(val, bool) or int(val) != val or val < 1:
-            raise ValueError(f"digits_system: `{name}` must be a positive integer, got {val!r}")
+            raise InputError(f"digits_system: `{name}` must be a positive integer, got {val!r}")
     width, latent_dim, n_samples = int(width), int(latent_dim), int(n_samples)
     game = Game(
         discriminator=_digits_disc,

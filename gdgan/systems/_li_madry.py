@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._analysis import enum_name
-from .._checks import is_concrete
+from .._checks import InputError, InputTypeError, is_concrete
 from .._field import VectorField, vector_field
 from .._game import ValueGame, check_state
 from ._two_gaussians import TwoGaussiansValue
@@ -78,7 +78,7 @@ def _sign_g(x, mu, mu_star):
 
 
 def gradients(mu, l, r, mu_star):
-    r"""The partial derivatives of $L$ in closed form (li_madry.md §1):
+    r"""The partial derivatives of $L$ in closed form (docs, Theory §9):
     $\partial L/\partial μ_j = \tfrac12\sum_i[φ(r_i - μ_j) - φ(l_i - μ_j)]$,
     $\partial L/\partial l_i = -g(l_i)$, $\partial L/\partial r_i = g(r_i)$.
 
@@ -287,9 +287,9 @@ class Run(eqx.Module):
 def _check_steps(steps, stride, owner):
     for name, v in (("steps", steps), ("stride", stride)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{owner}: `{name}` must be a positive integer, got {v!r}")
+            raise InputError(f"{owner}: `{name}` must be a positive integer, got {v!r}")
     if steps % stride:
-        raise ValueError(f"{owner}: `stride` must divide steps = {steps}, got {stride!r}")
+        raise InputError(f"{owner}: `stride` must divide steps = {steps}, got {stride!r}")
 
 
 def _stack0(x0, xs):
@@ -427,7 +427,7 @@ def _check_disc_steps(k):
     if is_concrete(k):
         v = np.asarray(k)
         if v.dtype == bool or not np.issubdtype(v.dtype, np.integer) or np.any(v < 1):
-            raise ValueError(f"first_order: `disc_steps` must be a positive integer, got {k!r}")
+            raise InputError(f"first_order: `disc_steps` must be a positive integer, got {k!r}")
     return jnp.asarray(k, dtype=int)
 
 
@@ -476,16 +476,16 @@ def first_order(
     """
     _check_steps(steps, stride, "first_order")
     if order not in ORDERS:
-        raise ValueError(f"first_order: `order` must be one of {list(ORDERS)}, got {order!r}")
+        raise InputError(f"first_order: `order` must be one of {list(ORDERS)}, got {order!r}")
     disc_steps = _check_disc_steps(disc_steps)
     if not isinstance(disc0, dict) or set(disc0) != {"l", "r"}:
         got = sorted(disc0) if isinstance(disc0, dict) else type(disc0).__name__
-        raise ValueError(f"first_order: `disc0` must be a dict {{'l': ..., 'r': ...}}, got {got}")
+        raise InputError(f"first_order: `disc0` must be a dict {{'l': ..., 'r': ...}}, got {got}")
     if not (
         isinstance(keep_ordered, (bool, np.bool_))
         or (hasattr(keep_ordered, "dtype") and jnp.asarray(keep_ordered).dtype == bool)
     ):
-        raise TypeError(f"first_order: `keep_ordered` must be a bool, got {keep_ordered!r}")
+        raise InputTypeError(f"first_order: `keep_ordered` must be a bool, got {keep_ordered!r}")
     return _first_order_classified(
         mu0,
         disc0["l"],
@@ -666,7 +666,7 @@ def grid(
     stride = max(steps // 10, 1) if stride is None else stride
     _check_steps(steps, stride, "grid")
     if order not in ORDERS:
-        raise ValueError(f"grid: `order` must be one of {list(ORDERS)}, got {order!r}")
+        raise InputError(f"grid: `order` must be one of {list(ORDERS)}, got {order!r}")
     return _grid(
         jnp.asarray(mu_star, dtype=float),
         key,

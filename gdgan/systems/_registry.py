@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import jax
 
+from .._checks import InputError
 from .._field import vector_field
 from .._game import Game, ValueGame
 
@@ -60,7 +61,7 @@ def parameters(name: str) -> dict:
 
 def _builder(name):
     if name not in REGISTRY:
-        raise ValueError(f"system: expected one of {names()}, got {name!r}")
+        raise InputError(f"system: expected one of {names()}, got {name!r}")
     return REGISTRY[name]
 
 
@@ -69,7 +70,7 @@ def get(name: str, **params) -> System:
     allowed = parameters(name)
     for key in params:
         if key not in allowed:
-            raise ValueError(
+            raise InputError(
                 f"param: system {name!r} has parameters {sorted(allowed)}, got {key!r}"
             )
     return _builder(name)(**params)

@@ -5,6 +5,7 @@ import math
 import jax
 import jax.numpy as jnp
 
+from .._checks import InputError
 from .._distributions import Mixture, MonteCarlo, Normal
 from .._game import Game
 from ._registry import System, register
@@ -42,7 +43,7 @@ def ring(
     std=0.02,
     gain=0.8,
 ) -> System:
-    r"""The authors' mode-collapse preset (theory.md §7): `modes` Gaussians of std `std` on a
+    r"""The authors' mode-collapse preset (docs, Theory §7): `modes` Gaussians of std `std` on a
     circle of `radius`; latent $\mathcal N(0, I_{latent\_dim})$; $G$: latent → width → width
     → 2 ReLU MLP; $D$: $x/4$ → width ReLU → 1 logit; orthogonal init (gain 0.8); fixed Monte
     Carlo expectation with `n_samples` samples. No closed-form equilibrium (`equilibrium` is
@@ -54,7 +55,7 @@ def ring(
         ("modes", modes),
     ):
         if int(val) != val or val < 1:
-            raise ValueError(f"ring: `{name}` must be a positive integer, got {val!r}")
+            raise InputError(f"ring: `{name}` must be a positive integer, got {val!r}")
     width, latent_dim, n_samples, modes = int(width), int(latent_dim), int(n_samples), int(modes)
     angles = [2 * math.pi * k / modes for k in range(modes)]
     data = Mixture(

@@ -1,0 +1,316 @@
+r"""The compiled part of a sweep: one chunk of runs (vmapped per-trajectory solves, the
+shared-step batch solve, or discrete-time training) and the spectra at the grid points.
+
+Compiled functions are module-level `eqx.filter_jit`s of an `_Options` module and the
+chunk's arrays, so the compile cache is keyed on what determines the program — the
+problem's structure (the static part of the pytree `make` builds), the static
+configuration, shapes and dtypes — not on the identity of `make`: a fresh lambda that
+builds the same structure reuses the compiled chunk.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jax.flatten_util import ravel_pytree
+from jax.sharding import PartitionSpec as P
+
+from .._analysis import stability
+from .._simulate import _QUARTERS, Outcome, _simulate, classify, window_ratio
+from .._simulate import _Options as _SimOptions
+from .._train import discrete_stability, train
+from ._problem import Problem, optimizer_for
+
+
+class Options(eqx.Module):
+    """Everything a compiled chunk needs besides the problems, grid values and offsets."""
+
+    t1: jax.Array
+    rtol: jax.Array
+    atol: jax.Array
+    converge_tol: jax.Array
+    diverge_norm: jax.Array
+    cycle_rtol: jax.Array
+    center: Any
+    tstatic: Any
+    solver: Any
+    template: Any = eqx.field(static=True)
+    spec: Any = eqx.field(static=True)  # builds the problem under jit (fallback), else None
+    optimizer: Any = eqx.field(static=True)
+    mesh: Any = eqx.field(static=True)
+    discrete: bool = eqx.field(static=True)
+    mode: str = eqx.field(static=True)
+    steps: int = eqx.field(static=True)
+    order: str = eqx.field(static=True)
+    disc_steps: int = eqx.field(static=True)
+    max_steps: int = eqx.field(static=True)
+    n_check: int = eqx.field(static=True)
+    do_spectrum: bool = eqx.field(static=True)
+    do_spectrum_grid: bool = eqx.field(static=True)
+    spectrum_tol: float = eqx.field(static=True)
+    relative: bool = eqx.field(static=True)
+
+    @property
+    def dtype(self):
+        return self.t1.dtype
+
+    def unravel(self, v):
+        treedef, leaves = self.template
+        zeros = jax.tree_util.tree_unflatten(treedef, [jnp.zeros(s.shape, s.dtype) for s in leaves])
+        return eqx.combine(ravel_pytree(zeros)[1](v), self.tstatic)
+
+    def flat(self, y):
+        return ravel_pytree(eqx.filter(y, eqx.is_inexact_array))[0].astype(self.dtype)
+
+    def problem(self, pr, p) -> Problem:
+        return self.spec.problem(p) if pr is None else pr
+
+    def y0(self, pr, v):
+        if not self.relative:
+            return self.unravel(v)
+        if self.center is not None:
+            centre = self.center
+        elif pr.equilibria:
+            centre = pr.equilibria[0]
+        else:
+            centre = pr.base
+        return self.unravel(self.flat(centre) + v)
+
+
+def _post(opt, pr, v_final):
+    """residual, distance, nearest, verdict, max_real at a final state."""
+    finite = jnp.all(jnp.isfinite(v_final))
+    y = opt.unravel(jnp.where(finite, v_final, 0.0))
+    residual = jnp.where(finite, jnp.linalg.norm(opt.flat(pr.field(0.0, y, None))), jnp.nan)
+    if pr.equilibria:
+        dist = jnp.stack([jnp.linalg.norm(v_final - opt.flat(e)) for e in pr.equilibria])
+        dist = jnp.where(jnp.isfinite(dist), dist, jnp.inf)
+        nearest = jnp.where(finite, jnp.argmin(dist).astype(jnp.int32), -1)
+        distance = jnp.where(finite, jnp.min(dist), jnp.nan)
+    else:
+        distance, nearest = jnp.asarray(jnp.nan, opt.dtype), jnp.asarray(-1, jnp.int32)
+    if opt.do_spectrum:
+        rep = stability(pr.field, y, tol=opt.spectrum_tol)
+        verdict, max_real = rep.verdict._value.astype(jnp.int32), rep.max_real
+    else:
+        verdict, max_real = jnp.asarray(-1, jnp.int32), jnp.asarray(jnp.nan, opt.dtype)
+    return residual, distance, nearest, verdict, max_real
+
+
+def _finish(opt, pr, outcome, v0, v_final, t_final, n_steps, t_conv):
+    residual, distance, nearest, verdict, max_real = _post(opt, pr, v_final)
+    conv = outcome == Outcome.converged._value
+    return {
+        "outcome": outcome.astype(jnp.int32),
+        "y0": v0,
+        "y_final": v_final,
+        "t_final": jnp.asarray(t_final, opt.dtype),
+        "steps": jnp.asarray(n_steps).astype(jnp.int32),
+        "t_converge": jnp.where(conv, jnp.asarray(t_conv, opt.dtype), jnp.nan),
+        "residual": residual,
+        "distance": distance,
+        "nearest": nearest,
+        "verdict": jnp.where(conv, verdict, -1),
+        "max_real": jnp.where(conv, max_real, jnp.nan),
+    }
+
+
+def _sim_options(opt):
+    dt = opt.dtype
+    return _SimOptions(
+        t0=jnp.zeros((), dt),
+        t1=opt.t1,
+        rtol=opt.rtol,
+        atol=opt.atol,
+        converge_tol=opt.converge_tol,
+        diverge_norm=opt.diverge_norm,
+        conserved_rtol=jnp.ones((), dt),
+        cycle_rtol=opt.cycle_rtol,
+        saveat=diffrax.SaveAt(t1=True),
+        solver=opt.solver,
+        adjoint=diffrax.ForwardMode(),
+        n_save=4,
+        n_check=opt.n_check,
+        max_steps=opt.max_steps,
+        throw=False,
+    )
+
+
+def _run_simulate(opt, pr, p, v):
+    """One trajectory: exactly `gdgan.simulate(..., saveat=SaveAt(t1=True))`."""
+    pr = opt.problem(pr, p)
+    y0 = opt.y0(pr, v)
+    y_star = pr.equilibria[0] if pr.equilibria else None
+    res = _simulate(pr.field, y0, None, y_star, _sim_options(opt))
+    vf = opt.flat(res.y_final)
+    return _finish(
+        opt, pr, res.outcome._value, opt.flat(y0), vf, res.t_final, res.steps, res.t_final
+    )
+
+
+def _run_train(opt, pr, p, v):
+    pr = opt.problem(pr, p)
+    y0 = opt.y0(pr, v)
+    res = train(
+        pr.game,
+        y0,
+        optimizer_for(opt.optimizer, p),
+        opt.steps,
+        order=opt.order,
+        disc_steps=opt.disc_steps,
+        regularizers=pr.regularizers,
+        stride=max(1, opt.steps // 256),
+        y_star=pr.equilibria[0] if pr.equilibria else None,
+        converge_tol=opt.converge_tol,
+        diverge_norm=opt.diverge_norm,
+        cycle_rtol=opt.cycle_rtol,
+    )
+    r = jnp.sqrt(res.grad_norm_disc**2 + res.grad_norm_gen**2)
+    below = r < opt.converge_tol
+    t_conv = jnp.where(jnp.any(below), jnp.argmax(below), jnp.nan)
+    return _finish(
+        opt,
+        pr,
+        res.outcome._value,
+        opt.flat(y0),
+        opt.flat(res.y_final),
+        opt.steps,
+        opt.steps,
+        t_conv,
+    )
+
+
+class _RunNorm(eqx.Module):
+    """The controller's norm for the batch: each run's RMS error (what it would be alone),
+    maximised over the runs; the carried components (frozen time, windows) excluded."""
+
+    def __call__(self, z):
+        return jnp.max(jnp.sqrt(jnp.mean(jnp.square(z[0]), axis=1)))
+
+
+def _run_batch(opt, Pb, params, V):
+    r"""The chunk as one state with one shared step: $(Y, τ, Q)$ with $\dot Y = H(Y)$ masked
+    to zero on frozen runs (converged, diverged or non-finite), $\dot τ = 1$ while a run is
+    active (its stopping time) and $\dot Q = r^2$ (the amplitude windows of `Outcome`)."""
+    dt = opt.dtype
+    prs = eqx.filter_vmap(opt.problem)(Pb, params)
+    Y0 = eqx.filter_vmap(lambda pr, v: opt.flat(opt.y0(pr, v)))(prs, V)
+    n = Y0.shape[0]
+
+    def h_one(pr, y):
+        return opt.flat(pr.field(0.0, opt.unravel(y), None))
+
+    if prs.equilibria:
+        Ystar = eqx.filter_vmap(lambda pr: opt.flat(pr.equilibria[0]))(prs)
+    ctol, bound = opt.converge_tol, opt.diverge_norm
+
+    def rhs(t, z, args):
+        Y = z[0]
+        H = eqx.filter_vmap(h_one)(prs, Y)
+        r2h = jnp.sum(jnp.square(H), axis=1)
+        nrm = jnp.linalg.norm(Y, axis=1)
+        active = (r2h >= ctol**2) & jnp.isfinite(nrm) & (nrm <= bound) & jnp.isfinite(r2h)
+        r2 = jnp.sum(jnp.square(Y - Ystar), axis=1) if prs.equilibria else r2h
+        return (
+            jnp.where(active[:, None], H, 0.0),
+            active.astype(dt),
+            jnp.where(active, r2, 0.0),
+        )
+
+    t0, t1 = jnp.zeros((), dt), opt.t1
+    quarters = t0 + (t1 - t0) * jnp.asarray(_QUARTERS, dt)
+    saveat = diffrax.SaveAt(
+        subs=(diffrax.SubSaveAt(t1=True), diffrax.SubSaveAt(ts=quarters, fn=lambda t, z, a: z[2]))
+    )
+    z0 = (Y0, jnp.zeros((n,), dt), jnp.zeros((n,), dt))
+    sol = diffrax.diffeqsolve(
+        diffrax.ODETerm(rhs),
+        diffrax.Tsit5() if opt.solver is None else opt.solver,
+        t0,
+        t1,
+        None,
+        z0,
+        None,
+        saveat=saveat,
+        stepsize_controller=diffrax.PIDController(rtol=opt.rtol, atol=opt.atol, norm=_RunNorm()),
+        max_steps=opt.max_steps,
+        throw=False,
+        adjoint=diffrax.ForwardMode(),
+    )
+    (Yf, tau, _), q = sol.ys
+    Yf, tau = Yf[-1], tau[-1]
+    hit_max = sol.result == diffrax.RESULTS.max_steps_reached
+    ok = sol.result == diffrax.RESULTS.successful
+    Hf = eqx.filter_vmap(h_one)(prs, jnp.where(jnp.isfinite(Yf), Yf, 0.0))
+    rf = jnp.linalg.norm(Hf, axis=1)
+    nf = jnp.linalg.norm(Yf, axis=1)
+    diverged = ~jnp.isfinite(nf) | (nf > bound) | (~ok & ~hit_max)
+    converged = (rf < ctol) & ~diverged
+    ratio = window_ratio(q.T)
+    outcome = jax.vmap(
+        lambda c, dv, a: (
+            classify(
+                converged=c,
+                diverged=dv,
+                max_steps=hit_max & ~c & ~dv,
+                amplitude_ratio=a,
+                cycle_rtol=opt.cycle_rtol,
+            )._value
+        )
+    )(converged, diverged, ratio)
+    n_steps = jnp.broadcast_to(sol.stats["num_accepted_steps"], outcome.shape)
+    t_final = jnp.where(converged | diverged, tau, jnp.where(hit_max, jnp.nan, t1))
+    return eqx.filter_vmap(lambda pr, o, v0, vf, tf, ns: _finish(opt, pr, o, v0, vf, tf, ns, tf))(
+        prs, outcome, Y0, Yf, t_final, n_steps
+    )
+
+
+@eqx.filter_jit
+def run_chunk(opt: Options, problems, params, V):
+    """The results of one chunk (dict of arrays with a leading run axis)."""
+    if opt.mode == "batch" and not opt.discrete:
+        return _run_batch(opt, problems, params, V)
+    one = _run_train if opt.discrete else _run_simulate
+    arrays, static = eqx.partition(problems, eqx.is_array)
+
+    def body(arrays, params, V):
+        return jax.vmap(lambda a, p, v: one(opt, eqx.combine(a, static), p, v))(arrays, params, V)
+
+    return jax.shard_map(
+        body, mesh=opt.mesh, in_specs=P("runs"), out_specs=P("runs"), check_vma=False
+    )(arrays, params, V)
+
+
+def _grid_one(opt, pr, p):
+    pr = opt.problem(pr, p)
+    nan = jnp.asarray(jnp.nan, opt.dtype)
+    if not pr.equilibria or not opt.do_spectrum_grid:
+        return jnp.asarray(-1, jnp.int32), nan, nan, nan
+    if opt.discrete:
+        rep = discrete_stability(
+            pr.field,
+            pr.equilibria[0],
+            optimizer_for(opt.optimizer, p),
+            order=opt.order,
+            disc_steps=opt.disc_steps,
+            tol=opt.spectrum_tol,
+        )
+        return rep.verdict._value.astype(jnp.int32), nan, rep.spectral_radius, nan
+    rep = stability(pr.field, pr.equilibria[0], tol=opt.spectrum_tol)
+    return (
+        rep.verdict._value.astype(jnp.int32),
+        rep.max_real,
+        nan,
+        jnp.asarray(rep.max_stable_step, opt.dtype),
+    )
+
+
+@eqx.filter_jit
+def run_grid(opt: Options, problems, params, index):
+    """Spectra at the equilibrium of each grid point of a batch (`index`: one entry per
+    point, so that the batch axis exists even without grid names)."""
+    return eqx.filter_vmap(lambda pr, p, _: _grid_one(opt, pr, p))(problems, params, index)

@@ -1,0 +1,235 @@
+"""The documentation cannot rot: the site builds strictly, every public name is documented,
+`__all__` is exact, no docstring points at a file that does not exist, packaging metadata
+agrees with the code."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.metadata
+import importlib.util
+import inspect
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PUBLIC_MODULES = ("gdgan", "gdgan.plot", "gdgan.systems", "gdgan.li_madry")
+API_DIR = ROOT / "docs" / "api"
+
+
+def documented_names() -> set[str]:
+    """Every `::: dotted.name` in the API pages."""
+    names = set()
+    for page in API_DIR.glob("*.md"):
+        names |= set(re.findall(r"^::: ([\w.]+)\s*$", page.read_text(encoding="utf-8"), re.M))
+    return names
+
+
+# --------------------------------------------------------------------------- the site
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    if importlib.util.find_spec("mkdocs") is None:
+        pytest.skip("mkdocs is not installed: install the docs extra (pip install -e '.[docs]')")
+    out = tmp_path_factory.mktemp("site")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "MPLBACKEND": "Agg"}
+    env.pop("GDGAN_DOCS_EXECUTE", None)  # the notebooks are executed by test_notebooks.py
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, f"mkdocs build --strict failed:\n{proc.stderr[-6000:]}"
+    return out
+
+
+def test_strict_build_has_every_section(site):
+    for page in [
+        "index.html",
+        "getting-started/index.html",
+        "theory/index.html",
+        "how-to/own-networks/index.html",
+        "how-to/stabilisers/index.html",
+        "how-to/sweeps/index.html",
+        "how-to/matrix-free/index.html",
+        "how-to/gpu/index.html",
+        "reproductions/index.html",
+        "api/index.html",
+        "cli/index.html",
+        "benchmarks/index.html",
+        "cite/index.html",
+        "notebooks/quickstart/index.html",
+    ]:
+        assert (site / page).is_file(), page
+    # maths is marked up for MathJax, and MathJax itself is part of the site (offline)
+    theory = (site / "theory" / "index.html").read_text(encoding="utf-8")
+    assert theory.count('class="arithmatex"') > 50
+    assert (site / "javascripts" / "tex-svg-full.js").stat().st_size > 1_000_000
+
+
+def test_cli_reference_is_generated_from_the_parser(site):
+    spec = importlib.util.spec_from_file_location("gdgan_docs_hooks", ROOT / "docs" / "hooks.py")
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    html = (site / "cli" / "index.html").read_text(encoding="utf-8")
+    commands = hooks._subcommands(hooks._find_parser())
+    assert {"spectrum", "simulate", "sweep", "reproduce"} <= set(commands)
+    for name, sub in commands.items():
+        assert f'id="gdgan-{name}"' in html, name
+        for action in sub._actions:  # every flag of every command is on the page
+            for flag in action.option_strings:
+                assert flag in html, f"gdgan {name} {flag}"
+
+
+def test_api_pages_render_every_documented_name(site):
+    html = "".join(p.read_text(encoding="utf-8") for p in (site / "api").rglob("*.html"))
+    for name in documented_names():
+        assert f'id="{name}"' in html, name
+
+
+# --------------------------------------------------------------------------- API coverage
+
+
+def test_every_public_name_is_documented():
+    documented = documented_names()
+    missing = []
+    for modname in PUBLIC_MODULES:
+        mod = importlib.import_module(modname)
+        for name in mod.__all__:
+            obj = getattr(mod, name)
+            target = getattr(obj, "__name__", None) if inspect.ismodule(obj) else None
+            if target is not None:  # a public submodule: its own page documents it
+                if target not in documented:
+                    missing.append(target)
+            elif f"{modname}.{name}" not in documented:
+                missing.append(f"{modname}.{name}")
+    assert not missing, f"public names without an entry under docs/api/: {missing}"
+
+
+def test_documented_names_are_public():
+    public = {"gdgan.plot", "gdgan.systems", "gdgan.li_madry"}
+    for modname in PUBLIC_MODULES:
+        public |= {f"{modname}.{n}" for n in importlib.import_module(modname).__all__}
+    assert documented_names() - public == set()
+
+
+@pytest.mark.parametrize("modname", PUBLIC_MODULES)
+def test_all_is_exact(modname):
+    """`__all__` lists every public object the module defines or re-exports from gdgan, and
+    nothing else: no helper it merely imports, no duplicate, no missing attribute."""
+    mod = importlib.import_module(modname)
+    assert len(mod.__all__) == len(set(mod.__all__))
+    for name in mod.__all__:
+        assert hasattr(mod, name), name
+    ours = set()
+    for name, obj in vars(mod).items():
+        if name.startswith("_"):
+            continue
+        origin = obj.__name__ if inspect.ismodule(obj) else getattr(obj, "__module__", None)
+        if (
+            isinstance(origin, str)
+            and origin.startswith("gdgan")
+            and not (inspect.ismodule(obj) and obj.__name__.rsplit(".", 1)[-1].startswith("_"))
+        ):
+            ours.add(name)
+    assert ours - set(mod.__all__) == set(), "public objects missing from __all__"
+
+
+def test_all_can_fail():
+    """The exactness check above notices a forgotten name."""
+    import gdgan
+
+    assert "vector_field" in gdgan.__all__ and "jax" not in gdgan.__all__
+    assert "jnp" not in importlib.import_module("gdgan.li_madry").__all__
+
+
+# --------------------------------------------------------------------------- references
+
+
+def test_docstrings_point_only_at_existing_files():
+    """Docstrings may cite the docs' Theory page or papers, never files outside the repo."""
+    bad = []
+    for path in (ROOT / "gdgan").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for ref in re.findall(r"\b([\w./-]+\.md)\b", text):
+            if not (ROOT / ref).is_file():
+                bad.append(f"{path.relative_to(ROOT)}: {ref}")
+    assert not bad, bad
+
+
+def test_readme_links_resolve():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text)
+    local = [link for link in links if "://" not in link]
+    assert local, "the README links to the docs"
+    for link in local:
+        assert (ROOT / link).exists(), link
+
+
+def test_readme_is_short_and_points_to_the_docs():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(text.splitlines()) < 200
+    for section in ("## Install", "## How the code is organised", "make demo", "make test"):
+        assert section in text, section
+    assert "docs/" in text
+
+
+# --------------------------------------------------------------------------- packaging
+
+
+def test_version_metadata_and_citation_agree():
+    import gdgan
+
+    assert re.fullmatch(r"\d+\.\d+\.\d+", gdgan.__version__)
+    assert importlib.metadata.version("gdgan") == gdgan.__version__
+    cff = (ROOT / "CITATION.cff").read_text(encoding="utf-8")
+    assert re.search(rf"^version: {re.escape(gdgan.__version__)}$", cff, re.M)
+    assert re.search(r"^license: Apache-2\.0$", cff, re.M)
+
+
+def test_license_is_apache_2():
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert "Apache License" in text and "Version 2.0, January 2004" in text
+    assert "END OF TERMS AND CONDITIONS" in text  # the full text, not a stub
+    meta = importlib.metadata.metadata("gdgan")
+    assert "Apache" in (meta.get("License") or meta.get("License-Expression") or "")
+
+
+def test_declared_dependencies_cover_the_imports():
+    """Every third-party module gdgan imports at top level is a declared dependency."""
+    requires = importlib.metadata.requires("gdgan") or []
+    core = {re.split(r"[<>=!;\[ ]", r)[0].lower() for r in requires if "extra ==" not in r}
+    optional = {re.split(r"[<>=!;\[ ]", r)[0].lower() for r in requires if "extra ==" in r}
+    dist_of = {"sklearn": "scikit-learn"}
+    stdlib = set(sys.stdlib_module_names)
+    for path in (ROOT / "gdgan").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        mods = {
+            a.name.split(".")[0]
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Import)
+            for a in n.names
+        }
+        mods |= {
+            n.module.split(".")[0]
+            for n in ast.walk(tree)
+            if isinstance(n, ast.ImportFrom) and n.level == 0 and n.module
+        }
+        for mod in sorted(mods):
+            if mod in stdlib or mod in ("gdgan", "__future__"):
+                continue
+            dist = dist_of.get(mod, mod).lower()
+            assert dist in core | optional, f"{path.relative_to(ROOT)} imports {mod}"
+    assert {"jax", "diffrax", "equinox", "optax", "scipy", "jaxtyping", "numpy"} <= core
+    meta = importlib.metadata.metadata("gdgan")
+    assert meta["Requires-Python"] == ">=3.11"
+    assert set(meta.get_all("Provides-Extra")) >= {"plot", "repro", "test", "docs", "export"}
