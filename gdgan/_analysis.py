@@ -36,6 +36,37 @@ def verdict_from_max_real(max_real, tol):
 DEFAULT_MEMORY_BUDGET = 1 << 30  # bytes of working memory beyond J, see `jacobian`
 
 
+def available_memory() -> int:
+    """Bytes of memory available to this process now (Linux `MemAvailable`, else the
+    physical memory; 8 GiB when neither can be read)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        import os
+
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 8 << 30
+
+
+def check_memory(owner, nbytes, memory_budget, what, alternative):
+    """Raise an `InputError` naming `alternative` when `what` would need more than
+    `memory_budget` bytes (default: `available_memory()`), before anything is allocated."""
+    budget = available_memory() if memory_budget is None else memory_budget
+    if nbytes > budget:
+        raise InputError(
+            f"{owner}: expected a problem that fits in memory, got {what} needing "
+            f"≈ {nbytes / 2**30:.3g} GiB > {budget / 2**30:.3g} GiB "
+            f"({'available' if memory_budget is None else 'memory_budget'}); "
+            f"instead {alternative}"
+        )
+
+
 def _tangent_bytes(f, v, mode):
     """Bytes of work memory one basis direction needs in the linearised field: the summed
     sizes of the values of the linear (JVP) or transposed (VJP) program. An upper bound on
@@ -102,7 +133,16 @@ def jacobian(field, y, *, chunk_size=None, memory_budget=None, mode="vjp", t=0.0
         chunk_size = auto_chunk_size(f, v, memory_budget, mode)
     if isinstance(chunk_size, bool) or int(chunk_size) != chunk_size or int(chunk_size) < 1:
         raise InputError(f"jacobian: `chunk_size` must be a positive integer, got {chunk_size!r}")
-    c = min(int(chunk_size), n)
+    return _jacobian_blocks(field, y, min(int(chunk_size), n), mode, t, args)
+
+
+@eqx.filter_jit
+def _jacobian_blocks(field, y, c, mode, t, args):
+    """The block loop, compiled as a whole: $J$'s buffer is created inside the program and
+    updated in place (called eagerly, a `fori_loop` would copy its initial value into a
+    second $n \times n$ buffer)."""
+    f, v, _ = flatten(field, y, t, args)
+    n = v.size
     if mode == "jvp":
         _, lin = jax.linearize(f, v)
         block = jax.vmap(lin)  # (c, n) basis rows -> (c, n): J columns, as rows

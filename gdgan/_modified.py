@@ -72,6 +72,7 @@ Only Jacobian–vector products are used (two `jax.linearize` applications per c
 the simultaneous rules, where only $Jh$ appears), never a dense $J$. The time argument is
 passed through unchanged: the corrections differentiate in $θ$ only, which is exact for
 autonomous fields (every gdgan field; `gdgan.train` evaluates fields at $t = 0$).
+`discrete_iterates` runs `gdgan.train`'s own step on any field, for comparisons.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ import jax.flatten_util
 import jax.numpy as jnp
 import numpy as np
 
-from ._checks import InputTypeError, check_nonnegative, float_array
+from ._checks import InputError, InputTypeError, check_nonnegative, float_array
 from ._distributions import Samples
 from ._game import Game
 
@@ -262,37 +262,45 @@ class Unrolled(Regularizer):
 
     def __init__(self, steps=5, lr=0.1, adam_b1=None):
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-            raise ValueError(f"Unrolled: `steps` must be a non-negative integer, got {steps!r}")
+            raise InputError(f"Unrolled: `steps` must be a non-negative integer, got {steps!r}")
         self.steps = int(steps)
         self.lr = _param(lr, "Unrolled", "lr")
         if adam_b1 is not None and not (
             isinstance(adam_b1, (int, float)) and not isinstance(adam_b1, bool) and 0 <= adam_b1 < 1
         ):
-            raise ValueError(f"Unrolled: `adam_b1` must be None or in [0, 1), got {adam_b1!r}")
+            raise InputError(f"Unrolled: `adam_b1` must be None or in [0, 1), got {adam_b1!r}")
         self.adam_b1 = None if adam_b1 is None else float(adam_b1)
 
     def losses(self, game, fn):
-        b1, b2, eps = self.adam_b1, 0.999, 1e-8
+        b1 = 0.0 if self.adam_b1 is None else self.adam_b1
+        b2, eps, adam = 0.999, 1e-8, self.adam_b1 is not None
+        tmap = jax.tree_util.tree_map
 
         def new(y):
             l_d, _ = fn(y)
-            d = y["disc"]
-            m = v = jax.tree_util.tree_map(jnp.zeros_like, d)
-            for j in range(1, self.steps + 1):
+
+            def step(carry, j):  # a scan: one compiled step, whatever `steps`
+                d, m, v = carry
                 g = jax.grad(lambda dd: fn({"disc": dd, "gen": y["gen"]})[0])(d)
-                if b1 is None:
-                    d = jax.tree_util.tree_map(lambda p, gp: p - self.lr * gp, d, g)
-                    continue
-                m = jax.tree_util.tree_map(lambda a, gp: b1 * a + (1 - b1) * gp, m, g)
-                v = jax.tree_util.tree_map(lambda a, gp: b2 * a + (1 - b2) * gp * gp, v, g)
+                if not adam:
+                    return (tmap(lambda p, gp: p - self.lr * gp, d, g), m, v), None
+                m = tmap(lambda a, gp: b1 * a + (1 - b1) * gp, m, g)
+                v = tmap(lambda a, gp: b2 * a + (1 - b2) * gp * gp, v, g)
                 c1, c2 = 1 - b1**j, 1 - b2**j
-                d = jax.tree_util.tree_map(
-                    # + 1e-30 inside the root: a finite derivative where a gradient is 0
+                # + 1e-30 inside the root: a finite derivative where a gradient is 0
+                d = tmap(
                     lambda p, a, b: p - self.lr * (a / c1) / (jnp.sqrt(b / c2 + 1e-30) + eps),
                     d,
                     m,
                     v,
                 )
+                return (d, m, v), None
+
+            d = y["disc"]
+            zeros = tmap(jnp.zeros_like, d)
+            if self.steps:
+                js = jnp.arange(1, self.steps + 1, dtype=jax.tree_util.tree_leaves(d)[0].dtype)
+                (d, _, _), _ = jax.lax.scan(step, (d, zeros, zeros), js)
             return l_d, fn({"disc": d, "gen": y["gen"]})[1]
 
         return new

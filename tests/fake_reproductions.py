@@ -1,9 +1,14 @@
-"""Two cheap reproductions registered by the tests of `gdgan.reproduce` (parallel, resume)."""
+"""Cheap reproductions registered by the tests of `gdgan.reproduce` (parallel, resume, exit
+status): `fake-a` and `fake-b` are reproduced in quick mode only; `fake-fail`'s verdict
+always fails (a claim its numbers contradict), for the CLI's exit-status test."""
 
 import os
 from pathlib import Path
 
 from gdgan._reproduce._section import Section, register
+
+#: The fakes' configuration: part of `gdgan._reproduce.fingerprint` (tests change it).
+FAKE_CONFIG = {"threshold": 1.0}
 
 
 def _make(name):
@@ -20,6 +25,19 @@ def _make(name):
         )
 
     return run
+
+
+def verdict_fake(numbers):
+    """The claim "the measured value reaches the threshold"."""
+    ok = numbers["value"] >= FAKE_CONFIG["threshold"]
+    return ok, f"value {numbers['value']:g} vs threshold {FAKE_CONFIG['threshold']:g}"
+
+
+@register("fake-fail")
+def fake_fail(out: Path, quick: bool) -> Section:
+    numbers = {"value": 0.5, "pid": os.getpid()}
+    ok, reason = verdict_fake(numbers)
+    return Section("fake-fail", "Fake failure", "value ≥ 1", "none", numbers, ok, reason)
 
 
 for _name in ("fake-a", "fake-b"):

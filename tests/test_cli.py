@@ -99,9 +99,69 @@ def test_console_entry_point_no_traceback():
     assert proc.stderr.startswith("gdgan: error: loss:")
 
 
-def test_table_json(capsys):
-    """`gdgan table`: the LQ WGAN row is marginal at η = 0, the LQ GAN row stable."""
-    code, out, _ = run(capsys, "table", "--eta", "0", "--json")
-    rows = {(r["system"], r["loss"]): r for r in json.loads(out)["rows"]}
-    assert code == 0 and rows[("lq", "wgan")]["verdict"] == "marginal"
-    assert rows[("lq", "gan")]["verdict"] == "stable"
+def _subparsers():
+    import argparse
+
+    from gdgan._cli import make_parser
+
+    parser = make_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return parser, sub.choices
+
+
+def test_every_flag_has_help_and_shows_its_default():
+    parser, commands = _subparsers()
+    assert set(commands) >= {"systems", "spectrum", "table", "simulate", "train", "sweep"}
+    for name, sp in [("gdgan", parser), *commands.items()]:
+        fmt = sp._get_formatter()
+        for action in sp._actions:
+            if not action.option_strings or action.option_strings[0] in ("-h", "--version"):
+                continue
+            text = fmt._get_help_string(action) if action.help else ""
+            assert text and "default" in text, (name, action.option_strings)
+
+
+def test_reproduce_help_lists_the_names(capsys):
+    import gdgan
+
+    assert main(["reproduce", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    for name in gdgan.reproductions():
+        assert name in out.replace("- ", "-")
+
+
+def test_same_flag_same_default_as_the_api():
+    """--converge-tol, --rtol/--atol, --t1 mean the same in simulate, train and sweep, with
+    the API's defaults (None -> gdgan.simulate's 1e-10 in float64)."""
+    import inspect
+
+    import gdgan
+
+    _, commands = _subparsers()
+
+    def default(cmd, flag):
+        (a,) = [a for a in commands[cmd]._actions if flag in a.option_strings]
+        return a.default
+
+    api = inspect.signature(gdgan.simulate).parameters
+    assert inspect.signature(gdgan.sweep).parameters["converge_tol"].default == 1e-8
+    for cmd in ("simulate", "train", "sweep"):
+        assert default(cmd, "--converge-tol") == api["converge_tol"].default == 1e-8
+    for cmd in ("simulate", "sweep"):
+        assert default(cmd, "--rtol") is api["rtol"].default is None
+        assert default(cmd, "--atol") is api["atol"].default is None
+    assert default("simulate", "--max-steps") == api["max_steps"].default
+    assert default("simulate", "--n-save") == api["n_save"].default
+    from gdgan._cli._time import T1
+
+    assert default("simulate", "--t1") == T1 and "100" in commands["sweep"].format_help()
+
+
+@pytest.mark.parametrize("flag, bar", [([], False), (["--progress"], True)])
+def test_sweep_progress_only_on_a_terminal(capsys, flag, bar):
+    """Redirected (capsys is not a terminal), a sweep writes no bar unless --progress."""
+    argv = ["sweep", "dirac", "--steps", "20", "--inits", "box:0.5:2", "--json", *flag]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    json.loads(captured.out)
+    assert (captured.err != "") is bar

@@ -86,6 +86,17 @@ rep1 = gdgan.stability(s.field(gdgan.GradientPenalty(0.5)), y_star)
     "gdgan.plot.time_series": """
 out = gdgan.simulate(s.field(), s.init, 20.0, y_star=s.equilibrium)
 """,
+    "gdgan.estimate_period": """
+def field(t, y, args):  # van der Pol: a limit cycle
+    return {"disc": y["gen"], "gen": (1 - y["disc"] ** 2) * y["gen"] - y["disc"]}
+y0 = {"disc": jnp.array(2.0), "gen": jnp.array(0.0)}
+""",
+    "gdgan.plot.bifurcation_diagram": """
+def field_of(p):  # a supercritical Hopf point at p = 0
+    return lambda t, y, args: {"disc": p * y["disc"] - y["gen"] - y["disc"] ** 3,
+                               "gen": y["disc"] + p * y["gen"] - y["gen"] ** 3}
+y0 = {"disc": jnp.array(0.0), "gen": jnp.array(0.0)}
+""",
     "gdgan.li_madry.classify": """
 mu_star = jnp.array([-0.5, 0.5])
 mu0 = jnp.array([-1.0, 0.8])

@@ -163,7 +163,9 @@ def test_errors():
         field(0.0, {"disc": {"w": 0.0}}, None)
     with pytest.raises(ValueError, match=r"generator: output shape \(3,\) does not match"):
         field(0.0, {"disc": {"w": jnp.array(0.0)}, "gen": {"a": jnp.ones(3)}}, None)
-    with pytest.raises(ValueError, match="GradientPenalty: eta: expected a non-negative number, got -0.1"):
+    with pytest.raises(
+        ValueError, match="GradientPenalty: eta: expected a non-negative number, got -0.1"
+    ):
         gdgan.GradientPenalty(-0.1)
     with pytest.raises(ValueError, match="R1: gamma: expected a non-negative number"):
         gdgan.R1(-1.0)
@@ -193,3 +195,35 @@ def test_errors():
     bad_field = lambda t, y, args: {"disc": y["disc"]}  # noqa: E731
     with pytest.raises(ValueError, match="field: must return the state's structure"):
         gdgan.stability(bad_field, lq_state(0.0, 1.0))
+
+
+@pytest.mark.parametrize("target", [1.0, 0.5, 0.0])
+def test_wgangp_target_on_the_dirac_gan(target):
+    r"""Dirac WGAN, $D(x) = ψx$: $\nabla_x D = ψ$ at every interpolate, so WGAN-GP adds
+    $λ(|ψ| - t)^2$ to $L_D = ψθ$ (V = −ψθ) and $\dot ψ = -θ - 2λ(|ψ| - t)\,\mathrm{sign}\,ψ$,
+    $\dot θ = ψ$ (ψ ≠ 0)."""
+    s = gdgan.systems.get("dirac", loss="wgan")
+    lam, psi, theta = 0.7, -0.3, 0.4
+    y = {"disc": {"psi": jnp.asarray(psi)}, "gen": {"theta": jnp.asarray(theta)}}
+    h = s.field(gdgan.WGANGP(lam, target=target))(0.0, y, None)
+    want = -theta - 2 * lam * (abs(psi) - target) * np.sign(psi)
+    np.testing.assert_allclose(float(h["disc"]["psi"]), want, rtol=1e-12)
+    np.testing.assert_allclose(float(h["gen"]["theta"]), psi, rtol=1e-12)
+
+
+def test_unrolled_adam_on_the_dirac_gan():
+    r"""Dirac WGAN: $\nabla_ψ L_D = θ$ does not depend on ψ, so fresh-state Adam steps all
+    equal $\mathrm{lr}\,θ/(|θ| + ε)$ (bias-corrected moments of a constant gradient):
+    $ψ_k = ψ - k\,\mathrm{lr}\,θ/(|θ| + ε)$ and, with $L_G = -ψ_kθ$,
+    $\dot θ = ψ_k + θ\,\partial ψ_k/\partial θ = ψ - k\,\mathrm{lr}\,θ/(|θ|+ε)
+    - k\,\mathrm{lr}\,θε/(|θ|+ε)^2$; the discriminator's field is unchanged."""
+    s = gdgan.systems.get("dirac", loss="wgan")
+    k, lr, eps, psi, theta = 3, 0.05, 1e-8, 0.3, 0.7
+    y = {"disc": {"psi": jnp.asarray(psi)}, "gen": {"theta": jnp.asarray(theta)}}
+    h = s.field(gdgan.Unrolled(k, lr, adam_b1=0.5))(0.0, y, None)
+    a = abs(theta) + eps
+    want = psi - k * lr * theta / a - k * lr * theta * eps / a**2
+    np.testing.assert_allclose(float(h["gen"]["theta"]), want, rtol=1e-10)
+    np.testing.assert_allclose(float(h["disc"]["psi"]), -theta, rtol=1e-12)
+    with pytest.raises(ValueError, match="adam_b1"):
+        gdgan.Unrolled(2, 0.1, adam_b1=1.5)

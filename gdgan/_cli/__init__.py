@@ -32,6 +32,7 @@ COMMANDS = (
     "_analysis",  # systems, spectrum, table
     "_time",  # simulate, train
     "_sweep",  # sweep
+    "continuation",  # continue, orbit
     "_reproduce",  # reproduce
     "_bench_cmd",  # bench
 )
@@ -98,6 +99,13 @@ def main(argv=None) -> int:
             )
             return 2
         return _internal(e, show)
+    except OSError as e:  # the file system said no (permissions, disk full): not a bug
+        where = e.filename if e.filename is not None else "file"
+        print(
+            f"gdgan: error: {where}: expected an accessible path, got {e.strerror or e}",
+            file=sys.stderr,
+        )
+        return 2
     except Exception as e:  # noqa: BLE001 - a bug: say so, one line
         return _internal(e, show)
     return 0

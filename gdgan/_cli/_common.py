@@ -29,8 +29,8 @@ class CLIError(GdganError, ValueError):
 
 
 class Formatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows `(default: …)` for every flag whose default is not None / False / suppressed
-    (flags whose default depends on the mode say it in their help text)."""
+    """Shows `(default: …)` after every flag's help unless the help already says it (flags
+    whose default depends on the mode say it in their text); a switch's default is `off`."""
 
     def _get_help_string(self, action):
         text = action.help or ""
@@ -38,8 +38,8 @@ class Formatter(argparse.ArgumentDefaultsHelpFormatter):
             return text
         if isinstance(action, (argparse._StoreTrueAction, argparse._VersionAction)):
             return text if action.default is not False else text + " (default: off)"
-        if action.default is None:
-            return text
+        if action.default is None:  # flags whose None means more say so in their help
+            return text + " (default: none)"
         return text + " (default: %(default)s)"
 
 
@@ -264,6 +264,28 @@ def require_extra(module: str):
 
 
 # -- output ---------------------------------------------------------------------------------
+def check_out(flag: str, path, create: bool = False) -> None:
+    """Fail before any compute when `path` cannot be a writable directory; `create`: make
+    it now (else nothing is created here)."""
+    import os
+
+    p = os.path.abspath(str(path))
+    if os.path.exists(p) and not os.path.isdir(p):
+        raise CLIError(f"{flag}: expected a directory, got the file {str(path)!r}")
+    if create:
+        try:
+            os.makedirs(p, exist_ok=True)
+        except OSError as e:
+            raise CLIError(
+                f"{flag}: expected a writable directory, got {str(path)!r} ({e.strerror})"
+            ) from None
+    parent = p
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise CLIError(f"{flag}: expected a writable directory, got {str(path)!r}")
+
+
 def jsonable(x):
     """`x` with NaN/inf as None and numpy scalars/arrays as Python values (valid JSON)."""
     if isinstance(x, dict):

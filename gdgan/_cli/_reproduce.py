@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ._common import Parser, add_json, dumps, positive_int, require_extra
+from ._common import Parser, add_json, check_out, dumps, positive_int, require_extra
 
 
 def section_names() -> str:
@@ -29,6 +29,7 @@ def cmd_reproduce(args):
     from .._reproduce import reproduce
 
     require_extra("matplotlib")
+    check_out("--out", args.out)
     log = None if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
     sections = reproduce(
         args.name, out=args.out, quick=args.quick, log=log, jobs=args.jobs, resume=args.resume

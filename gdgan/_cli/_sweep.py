@@ -14,6 +14,7 @@ from ._common import (
     add_progress,
     add_system,
     build_system,
+    check_out,
     default,
     dumps,
     emit,
@@ -120,11 +121,15 @@ def cmd_sweep(args):
             raise CLIError(f"--grid: expected names from {allowed} for {args.system}, got {k!r}")
     if "lr" in grid and not discrete:
         raise CLIError("--grid: expected 'lr' (the step size) only with --steps, got it without")
+    if "lr" in grid and not np.all(grid["lr"] > 0):  # eta, gamma: checked by the library
+        bad = grid["lr"][~(grid["lr"] > 0)][0]
+        raise CLIError(f"--grid: lr: expected positive step sizes, got {bad:g}")
     if "lr" in grid and lr_given:
         raise CLIError("--lr: expected either --lr or --grid lr=..., got both")
     inits = parse_inits(args.inits)
     if args.out:
         require_extra("matplotlib")
+        check_out("--out", args.out)
     base = build_system(args.system, args.loss, fixed)  # one-line errors for bad parameters
     fixed = {k: v for k, v in base.params.items() if k in sys_params and k not in grid}
     sys_keys = [k for k in grid if k in sys_params]

@@ -16,6 +16,7 @@ from ._common import (
     add_progress,
     add_system,
     build_system,
+    check_out,
     default,
     emit,
     num,
@@ -111,6 +112,7 @@ def cmd_simulate(args):
 
     if args.out:
         require_extra("matplotlib")
+        check_out("--out", args.out, create=True)
     sys_ = build_system(args.system, args.loss, parse_params(args.param))
     field = sys_.field(*regularizers_from(args))
     y0 = set_leaves(sys_.init, args.y0)
@@ -222,6 +224,7 @@ def cmd_train(args):
     default(args, "disc_steps", 1)
     if args.out:
         require_extra("matplotlib")
+        check_out("--out", args.out, create=True)
     sys_ = build_system(args.system, args.loss, parse_params(args.param))
     regs = regularizers_from(args)
     y0 = set_leaves(sys_.init, args.y0)

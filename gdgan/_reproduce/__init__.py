@@ -14,7 +14,9 @@ from ._report import write_report
 from ._section import REPRODUCTIONS, WEIGHTS, Section
 
 #: The study modules; each registers its sections on import.
-MODULES = ("nk", "ring", "digits", "li_madry", "roa", "stochastic", "drift")
+MODULES = (
+    "nk", "ring", "digits", "li_madry", "roa", "stochastic", "drift", "bifurcations", "cycles",
+)
 
 
 def reproduce(name="all", out="gdgan-out", *, quick=False, log=None, jobs=1, resume=False):
@@ -22,8 +24,13 @@ def reproduce(name="all", out="gdgan-out", *, quick=False, log=None, jobs=1, res
     `out`, and return the list of `Section`s.
 
     Each finished section is saved at once to `out/sections/NAME.json` and the report is
-    rewritten, so an interrupted run keeps what it finished; `resume=True` then reuses every
-    saved section run with the same `quick` setting instead of recomputing it.
+    rewritten, so an interrupted run keeps what it finished; `resume=True` then reuses a
+    saved section only when its fingerprint matches (`fingerprint`: the `quick` setting,
+    `gdgan.__version__`, a hash of the section module's source and its configuration, i.e.
+    the module's upper-case constants), and recomputes it otherwise.
+
+    Each returned `Section` has `reproduced` (its verdict): a caller (the CLI) should exit
+    with status 1 when `not all(s.reproduced for s in sections)`.
 
     **Arguments:** `name`: one of `gdgan.reproductions()`, `"all"`, or a list of names;
     `out`: output directory; `quick`: small configurations (minutes on a laptop CPU);
@@ -124,8 +131,37 @@ def _run_parallel(todo, out, quick, jobs, finished, log):
         os.environ.pop("TQDM_DISABLE", None)
 
 
+def fingerprint(name: str, quick: bool) -> dict:
+    """What a saved section must match to be reused by `reproduce(..., resume=True)`:
+    `quick`, `gdgan.__version__`, the SHA-256 of the source of the module that registers
+    `name`, and its configuration (the module's upper-case constants: configs, seeds,
+    thresholds), as JSON-ready values."""
+    import hashlib
+    import importlib
+    import inspect
+
+    from .. import __version__
+
+    module = importlib.import_module(REPRODUCTIONS[name].__module__)
+    try:
+        source = inspect.getsource(module)
+    except (OSError, TypeError):
+        source = ""
+    config = {
+        k: v
+        for k, v in vars(module).items()
+        if k.isupper() and isinstance(v, (dict, list, tuple, int, float, str, bool))
+    }
+    return {
+        "quick": bool(quick),
+        "version": __version__,
+        "source_sha256": hashlib.sha256(source.encode()).hexdigest(),
+        "config": json.loads(json.dumps(config, default=repr, sort_keys=True)),
+    }
+
+
 def _save_section(out: Path, sec: Section, quick: bool):
-    obj = {**dataclasses.asdict(sec), "quick": bool(quick)}
+    obj = {**dataclasses.asdict(sec), "fingerprint": fingerprint(sec.name, quick)}
     tmp = out / "sections" / f".{sec.name}.json.tmp"
     tmp.write_text(json.dumps(obj, default=float))
     tmp.replace(out / "sections" / f"{sec.name}.json")
@@ -136,9 +172,10 @@ def _load_section(out: Path, name: str, quick: bool):
     if not path.exists():
         return None
     obj = json.loads(path.read_text())
-    if obj.pop("quick", None) != bool(quick):
+    if obj.pop("fingerprint", None) != fingerprint(name, quick):
         return None
-    return Section(**obj)
+    fields = {f.name for f in dataclasses.fields(Section)}
+    return Section(**{k: v for k, v in obj.items() if k in fields})
 
 
 def reproductions() -> list[str]:

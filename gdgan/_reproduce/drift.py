@@ -36,7 +36,7 @@ FULL = dict(alphas=(0.02, 0.01, 0.005, 0.0025), rules=ALL_RULES)
 REQUIRED = tuple((s, o, m) for s in SYSTEMS for o, m in GD_RULES)
 FIGURE = {"dirac-wgan": (0.1, 60), "lq-wgan": (0.05, 60)}  # (α, steps) of the phase portraits
 
-OPTIMIZERS = {
+_optimizer_of = {
     "gd": optax.sgd,
     "optimistic": optax.optimistic_gradient_descent,
     "extragradient": extragradient,
@@ -83,7 +83,9 @@ def run_drift(cfg):
             plain, mod, last = [], [], None
             for alpha in cfg["alphas"]:
                 n = int(round(HORIZON / alpha))
-                y_n = train(s.game, y0, OPTIMIZERS[method](alpha), n, order=order, stride=n).y_final
+                y_n = train(
+                    s.game, y0, _optimizer_of[method](alpha), n, order=order, stride=n
+                ).y_final
                 mf = modified_field(field, jnp.asarray(alpha), order=order, method=method)
                 y_mod = _flow_end(mf, y0, HORIZON)
                 plain.append(float(tree_distance(ref, y_n)))

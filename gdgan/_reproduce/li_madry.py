@@ -19,42 +19,53 @@ from ._section import Section, register
 
 MU_STAR = (-0.5, 0.5)
 
-# Thresholds of the verdict, from the paper's claim (not from measurements): the optimal-
-# discriminator dynamics succeed from "(almost) all" separated initialisations, first-order
-# dynamics fail from "most" (success at most one half), and the gap is large.
+# The protocol, fixed in code before the runs it judges (issue 12). Thresholds follow the
+# paper's claim: the optimal-discriminator dynamics succeed from "(almost) all" separated
+# initialisations (≥ OPTIMAL_MIN), first-order dynamics fail from "most" (success strictly
+# below FIRST_ORDER_MAX), and the gap is at least GAP_MIN (binding when optimal < 1). The
+# named failure modes must be seen: at least FAILURE_MODES_MIN of mode collapse,
+# discriminator collapse and vanishing gradients each account for ≥ FAILURE_SHARE_MIN of
+# the failed runs (the classifier's thresholds are gdgan's own, see `gdgan.li_madry.Result`).
+# Headline horizon: HEADLINE_STEPS first-order steps (the public reproduction that copied
+# the paper's parameters: μ* = (−0.5, 0.5), 10 × 10 grid of [−1, 1], η = 0.1, T = 3 000,
+# 100 discriminator draws per cell, success = each mean within 0.1).
 OPTIMAL_MIN = 0.9
 FIRST_ORDER_MAX = 0.5
-GAP_MIN = 0.4
+GAP_MIN = 0.5
+FAILURE_MODES_MIN = 1
+FAILURE_SHARE_MIN = 0.05
+HEADLINE_STEPS = 3000
 
 CONFIGS = {
-    # n×n grid, R disc inits per cell, first-order steps (success also read at 1000),
-    # optimal steps, etas and disc steps of the sweeps (R_sweep inits per cell), ODE horizon
+    # n×n grid, R disc inits per cell, first-order steps (headline read at 3000, curve to
+    # `steps`), optimal steps, etas and disc steps of the sweeps (R_sweep inits per cell),
+    # ODE horizon
     "full": dict(
         n=10,
-        repeats=20,
+        repeats=100,
         steps=10000,
         stride=20,
-        optimal_steps=1000,
+        optimal_steps=3000,
         optimal_stride=10,
         etas=(0.02, 0.05, 0.1, 0.2, 0.5),
         disc_steps=(1, 2, 5, 10),
-        sweep_repeats=5,
-        variant_repeats=10,
+        sweep_repeats=20,
+        variant_repeats=20,
         ode_repeats=4,
         ode_t1=500.0,
         ode_opt_t1=40.0,
     ),
     "quick": dict(
         n=10,
-        repeats=4,
-        steps=5000,
+        repeats=20,
+        steps=3000,
         stride=10,
-        optimal_steps=200,
+        optimal_steps=3000,
         optimal_stride=10,
         etas=(0.05, 0.1, 0.2, 0.5),
         disc_steps=(1, 5),
-        sweep_repeats=1,
-        variant_repeats=1,
+        sweep_repeats=4,
+        variant_repeats=4,
         ode_repeats=1,
         ode_t1=500.0,
         ode_opt_t1=20.0,
@@ -77,11 +88,16 @@ CONFIGS = {
     ),
 }
 
+NAMED_FAILURES = ("mode_collapse", "discriminator_collapse", "vanishing_gradient")
+
 
 def verdict_li_madry(numbers) -> tuple[bool, str]:
-    """Reproduced when the optimal-discriminator dynamics succeed from at least 90 % of the
-    separated initialisations, the first-order dynamics from at most 50 %, and the gap is at
-    least 0.4 (the paper: optimal succeeds from (almost) all, first-order fails from most).
+    """Reproduced when the optimal-discriminator dynamics succeed from at least
+    `OPTIMAL_MIN` of the separated initialisations, the first-order dynamics from strictly
+    less than `FIRST_ORDER_MAX` (they fail from most), the gap is at least `GAP_MIN`, and
+    (when failure modes are given) at least `FAILURE_MODES_MIN` of the named failure modes
+    (mode collapse, discriminator collapse, vanishing gradients) each account for at least
+    `FAILURE_SHARE_MIN` of the failed first-order runs.
 
     ```python
     verdict_li_madry({"optimal_success": 1.0, "first_order_success": 0.1})   # (True, ...)
@@ -94,15 +110,30 @@ def verdict_li_madry(numbers) -> tuple[bool, str]:
     parts = []
     if opt < OPTIMAL_MIN:
         parts.append(f"optimal-discriminator success {opt:.0%} < {OPTIMAL_MIN:.0%}")
-    if fo > FIRST_ORDER_MAX:
-        parts.append(f"first-order success {fo:.0%} > {FIRST_ORDER_MAX:.0%}")
+    if not fo < FIRST_ORDER_MAX:
+        parts.append(f"first-order success {fo:.0%} is not below {FIRST_ORDER_MAX:.0%}")
     if opt - fo < GAP_MIN:
         parts.append(f"gap {opt - fo:.2f} < {GAP_MIN}")
+    modes = ""
+    fm = numbers.get("failure_modes")
+    if fm is not None:
+        counts = fm.get("counts", {})
+        failed = sum(v for k, v in counts.items() if k != "success")
+        shares = {k: counts.get(k, 0) / failed for k in NAMED_FAILURES} if failed else {}
+        seen = [k for k, v in shares.items() if v >= FAILURE_SHARE_MIN]
+        modes = ", ".join(f"{k.replace('_', ' ')} {v:.0%}" for k, v in shares.items())
+        if failed and len(seen) < FAILURE_MODES_MIN:
+            parts.append(
+                f"the named failure modes are not seen (shares of the failures: {modes}; "
+                f"the protocol needs ≥ {FAILURE_MODES_MIN} at ≥ {FAILURE_SHARE_MIN:.0%})"
+            )
     if parts:
         return False, "; ".join(parts) + "."
     return True, (
         f"optimal-discriminator dynamics succeed from {opt:.0%} of the separated "
-        f"initialisations, first-order dynamics from only {fo:.0%}."
+        f"initialisations, first-order dynamics from only {fo:.0%}"
+        + (f" (failures: {modes})" if modes else "")
+        + "."
     )
 
 
@@ -114,16 +145,26 @@ def _fo_batch(steps, stride):
     """Batched first-order runs; every variant (η, disc steps, order, projection) is an array
     argument, so one compilation serves the whole reproduction."""
 
-    def one(mu0, l0, r0, eta, k, alternating, keep_ordered, mu_star):
+    def one(mu0, l0, r0, eta, k, alternating, keep_ordered, full_order, mu_star):
         run = lm._first_order(
-            mu0, l0, r0, mu_star, eta, k, alternating, keep_ordered, steps, stride
+            mu0,
+            l0,
+            r0,
+            mu_star,
+            eta,
+            k,
+            alternating,
+            keep_ordered,
+            steps,
+            stride,
+            full_order=full_order,
         )
         result = lm.classify(run.mu, run.l, run.r, run.grad_norm, mu_star)
         return eqx.tree_at(
             lambda x: (x.success, x.result), run, (lm.success_of(run.mu[-1], mu_star), result)
         )
 
-    return jax.jit(jax.vmap(one, in_axes=(0, 0, 0, 0, 0, 0, 0, None)))
+    return jax.jit(jax.vmap(one, in_axes=(0, 0, 0, 0, 0, 0, 0, 0, None)))
 
 
 @functools.cache
@@ -151,7 +192,9 @@ def _discs(key, count):
     return np.asarray(d["l"]), np.asarray(d["r"])
 
 
-def _first_order(mu0, key, repeats, eta, k, cfg, mu_star, alternating=False, keep_ordered=True):
+def _first_order(
+    mu0, key, repeats, eta, k, cfg, mu_star, alternating=False, keep_ordered=True, full_order=False
+):
     """Runs for every row of `mu0` × `repeats` disc inits (row-major); a batched `Run`."""
     mu = np.repeat(mu0, repeats, axis=0)
     l0, r0 = _discs(key, mu.shape[0])
@@ -165,8 +208,14 @@ def _first_order(mu0, key, repeats, eta, k, cfg, mu_star, alternating=False, kee
         jnp.full((b,), k, int),
         jnp.full((b,), alternating),
         jnp.full((b,), keep_ordered),
+        jnp.full((b,), full_order),
         mu_star,
     )
+
+
+def _at(run, mu_star, index):
+    """Success fraction of a batched run at recorded step `index`."""
+    return float(np.asarray(run.success_at(mu_star))[..., index].mean())
 
 
 def run_li_madry(out: Path, cfg: dict, *, seed=0, log=None):
@@ -207,7 +256,9 @@ def run_li_madry(out: Path, cfg: dict, *, seed=0, log=None):
     # 2. first-order on the grid (eta = 0.1, R random disc inits per cell)
     fo = _first_order(mu0, k_grid, R, 0.1, 1, cfg, mu_star)
     fo_ok = np.asarray(fo.success_at(mu_star)).reshape(C, R, -1)  # (C, R, T)
-    first_order_success = float(fo_ok[:, :, -1].mean())
+    at_head = int(np.searchsorted(rec, min(HEADLINE_STEPS, steps)))
+    first_order_success = float(fo_ok[:, :, at_head].mean())
+    first_order_success_end = float(fo_ok[:, :, -1].mean())
     first_order_success_1000 = float(fo_ok[:, :, at1000].mean())
     at5000 = int(np.searchsorted(rec, min(5000, steps)))
     first_order_success_5000 = float(fo_ok[:, :, at5000].mean())
@@ -222,12 +273,12 @@ def run_li_madry(out: Path, cfg: dict, *, seed=0, log=None):
     fo_eta, opt_eta = [], []
     for i, eta in enumerate(etas):
         run = _first_order(mu0, jax.random.fold_in(k_sweep, i), Rs, eta, 1, cfg, mu_star)
-        fo_eta.append(float(np.asarray(run.success).mean()))
+        fo_eta.append(_at(run, mu_star, at_head))
         opt_eta.append(float(opt_ok[i, :, -1].mean()))
     fo_k = []
     for i, k in enumerate(cfg["disc_steps"]):
         run = _first_order(mu0, jax.random.fold_in(k_sweep, 100 + i), Rs, 0.1, k, cfg, mu_star)
-        fo_k.append(float(np.asarray(run.success).mean()))
+        fo_k.append(_at(run, mu_star, at_head))
 
     # 4. variants: alternating order, intervals allowed to invert
     variants = {}
@@ -235,9 +286,10 @@ def run_li_madry(out: Path, cfg: dict, *, seed=0, log=None):
     for name, kw in (
         ("alternating", dict(alternating=True)),
         ("unordered", dict(keep_ordered=False)),
+        ("full_order", dict(full_order=True)),
     ):
         run = _first_order(mu0, k_var, Rv, 0.1, 1, cfg, mu_star, **kw)
-        variants[name] = float(np.asarray(run.success).mean())
+        variants[name] = _at(run, mu_star, at_head)
 
     # 5. example trajectories, one per outcome found, with their TV
     examples = {}
@@ -259,7 +311,9 @@ def run_li_madry(out: Path, cfg: dict, *, seed=0, log=None):
         "grid": f"{n}x{n} of [-1, 1]^2, {C} off-diagonal cells",
         "disc_inits_per_cell": R,
         "optimal_steps": osteps,
-        "first_order_steps": steps,
+        "first_order_steps": min(HEADLINE_STEPS, steps),
+        "first_order_steps_max": steps,
+        "first_order_success_at_max_steps": first_order_success_end,
         "optimal_success": optimal_success,
         "optimal_success_100_steps": optimal_success_100,
         "first_order_success": first_order_success,
@@ -270,6 +324,7 @@ def run_li_madry(out: Path, cfg: dict, *, seed=0, log=None):
         "success_vs_disc_steps": {"disc_steps": list(cfg["disc_steps"]), "first_order": fo_k},
         "first_order_alternating_success": variants["alternating"],
         "first_order_unordered_success": variants["unordered"],
+        "first_order_full_order_success": variants["full_order"],
         **ode["numbers"],
     }
 
@@ -401,12 +456,18 @@ def _table(numbers):
         (
             "first-order GDA, simultaneous (η = 0.1)",
             f"{numbers['first_order_success']:.1%} at {numbers['first_order_steps']} steps "
-            f"({numbers['first_order_success_1000_steps']:.1%} at 1000)",
+            f"({numbers['first_order_success_1000_steps']:.1%} at 1000, "
+            f"{numbers['first_order_success_at_max_steps']:.1%} at "
+            f"{numbers['first_order_steps_max']})",
         ),
         ("first-order GDA, alternating", f"{numbers['first_order_alternating_success']:.1%}"),
         (
             "first-order GDA, intervals may invert",
             f"{numbers['first_order_unordered_success']:.1%}",
+        ),
+        (
+            "first-order GDA, endpoints kept in order l₁ ≤ r₁ ≤ l₂ ≤ r₂",
+            f"{numbers['first_order_full_order_success']:.1%}",
         ),
         (
             f"optimal-discriminator flow (ODE, t = {numbers['ode_optimal_t1']:g})",
@@ -454,7 +515,11 @@ def _figures(
     fig = Figure(figsize=(11, 4.6), layout="constrained")
     axes = fig.subplots(1, 2)
     for ax, cells, title in (
-        (axes[0], fo_ok[:, :, -1].mean(1), f"first-order GDA ({rec[-1]} steps)"),
+        (
+            axes[0],
+            fo_ok[:, :, int(np.searchsorted(rec, numbers["first_order_steps"]))].mean(1),
+            f"first-order GDA ({numbers['first_order_steps']} steps)",
+        ),
         (axes[1], opt_ok[:, -1].astype(float), f"optimal discriminator ({orec[-1]} steps)"),
     ):
         grid = np.full((n, n), np.nan)
@@ -620,8 +685,14 @@ def li_madry(out: Path, quick: bool) -> Section:
             f"μ* = (−0.5, 0.5), η = 0.1, initial (μ₁, μ₂) on a {cfg['n']}×{cfg['n']} grid of "
             f"[−1, 1]² without the diagonal, {cfg['repeats']} random discriminators per cell "
             "(four sorted U(−2, 2) points), intervals kept ordered; success = both means "
-            f"within 0.1 of μ* after {cfg['optimal_steps']} (optimal) / {cfg['steps']} "
-            "(first-order) steps. Verdict: optimal ≥ 90 %, first-order ≤ 50 %, gap ≥ 0.4. "
+            f"within 0.1 of μ* after {cfg['optimal_steps']} (optimal) / "
+            f"{min(HEADLINE_STEPS, cfg['steps'])} (first-order, the headline; other horizons "
+            "as a curve) steps; the k-discriminator-steps sweep moves the generator with the "
+            "last of the k steps. Protocol (fixed in code; the paper's own percentages are not "
+            "available here, so the match is qualitative): optimal ≥ "
+            f"{OPTIMAL_MIN:.0%}, first-order < {FIRST_ORDER_MAX:.0%}, gap ≥ {GAP_MIN}, and "
+            f"≥ {FAILURE_MODES_MIN} named failure mode(s) at ≥ {FAILURE_SHARE_MIN:.0%} of the "
+            "failures (the failure-mode thresholds are gdgan's own). "
             "ODE versions via gdgan.simulate (Tsit5, rtol = atol = 1e-6; the optimal "
             f"flow is stopped once TV ≤ {TV_TOL:g}, its field being discontinuous at μ*)."
         ),

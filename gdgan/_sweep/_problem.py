@@ -132,10 +132,11 @@ def _closes_over_tracer(obj, depth=0) -> bool:
     return False
 
 
-def structural(spec: Spec, params, n) -> Problem | None:
+def structural(spec: Spec, params, n):
     """The problems of a batch of grid points (`params`: name -> array with a leading axis),
     built once with `eqx.filter_vmap`, as one pytree whose static part is the problem's
-    structure — or `None` when the problem keeps a grid value outside its array leaves
+    structure, with `axes` (0 for a batched leaf, `None` for one shared by every run) — or
+    `None` when the problem keeps a grid value outside its array leaves
     (e.g. a plain Python closure over `params`), which then has to be built inside the
     compiled function (keyed on `make` itself)."""
     try:
@@ -147,7 +148,16 @@ def structural(spec: Spec, params, n) -> Problem | None:
     static = eqx.filter(pr, eqx.is_array, inverse=True)
     if any(_closes_over_tracer(x) for x in jax.tree_util.tree_leaves(static)):
         return None
-    return pr
+
+    # leaves equal at every run (not built from the grid values) are passed once, unbatched,
+    # so that the compiled field sees them as in a single solve; `axes` says which are batched
+    def const(a):
+        return eqx.is_array(a) and bool(np.all(np.asarray(a) == np.asarray(a[:1])))
+
+    flags = jax.tree_util.tree_map(const, pr)
+    pr = jax.tree_util.tree_map(lambda a, c: a[0] if c else a, pr, flags)
+    axes = jax.tree_util.tree_map(lambda a, c: 0 if eqx.is_array(a) and not c else None, pr, flags)
+    return pr, axes
 
 
 def grid_arrays(grid):

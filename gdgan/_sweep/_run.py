@@ -363,6 +363,7 @@ def sweep(
     n_dev = len(devices)
     mesh = Mesh(np.asarray(devices), ("runs",))
     sharding = NamedSharding(mesh, P("runs"))
+    replicated = NamedSharding(mesh, P())
     padded = -(-min(chunk_size, n_runs) // n_dev) * n_dev
 
     # -- the output directory: process 0 checks and creates it, then tells the others
@@ -422,19 +423,20 @@ def sweep(
         idx = [grid_index[j] for j in js]
         return {k: np.stack([grid[k][ix[a]] for ix in idx]) for a, k in enumerate(names)}
 
-    def to_global(x):
+    def to_global(x, batched=True):
         x = np.asarray(x)
-        return jax.make_array_from_callback(x.shape, sharding, lambda i: x[i])
+        sh = sharding if batched else replicated
+        return jax.make_array_from_callback(x.shape, sh, lambda i: x[i])
 
     def problems_of(params, n):
         """The problems as one pytree (structure-keyed compile), or `None` (fallback)."""
         nonlocal opt
         if opt.spec is None:
-            pr = structural(spec, params, n)
-            if pr is not None:
-                return pr
-            opt = eqx.tree_at(lambda o: o.spec, opt, spec)
-        return None
+            built = structural(spec, params, n)
+            if built is not None:
+                return built
+            opt = eqx.tree_at(lambda o: o.spec, opt, spec, is_leaf=lambda x: x is None)
+        return None, None
 
     # -- grid-point spectra (at the equilibrium), computed once
     if store is not None and store.has("grid.npz"):
@@ -446,9 +448,9 @@ def sweep(
             js = list(range(s, min(n_grid, s + gchunk)))
             js_pad = js + [js[-1]] * (gchunk - len(js))
             gp = params_of(js_pad)
-            problems = problems_of(gp, len(js_pad))
+            problems, axes = problems_of(gp, len(js_pad))
             res = run_grid(
-                opt, problems, {k: jnp.asarray(v) for k, v in gp.items()}, jnp.zeros(gchunk)
+                opt, problems, axes, {k: jnp.asarray(v) for k, v in gp.items()}, jnp.zeros(gchunk)
             )
             parts.append([np.asarray(x)[: len(js)] for x in res])
         grid_arrays_ = {
@@ -486,13 +488,16 @@ def sweep(
                 results[c] = store.read(store.chunk_name(c))
                 continue
             params, Vc, n_real = chunk_inputs(c)
-            problems = problems_of(params, padded)
+            problems, axes = problems_of(params, padded)
             if problems is not None:
                 problems = jax.tree_util.tree_map(
-                    lambda a: to_global(a) if eqx.is_array(a) else a, problems
+                    lambda a, x: to_global(a, x == 0) if eqx.is_array(a) else a,
+                    problems,
+                    axes,
+                    is_leaf=lambda x: x is None,
                 )
             res = run_chunk(
-                opt, problems, {k: to_global(v) for k, v in params.items()}, to_global(Vc)
+                opt, problems, axes, {k: to_global(v) for k, v in params.items()}, to_global(Vc)
             )
             res = {k: _gather(v)[:n_real] for k, v in res.items()}
             res.update({f"param_{k}": v[:n_real] for k, v in params.items()})

@@ -192,25 +192,29 @@ class _RunNorm(eqx.Module):
         return jnp.max(jnp.sqrt(jnp.mean(jnp.square(z[0]), axis=1)))
 
 
-def _run_batch(opt, Pb, params, V):
+def _run_batch(opt, Pb, axes, params, V):
     r"""The chunk as one state with one shared step: $(Y, τ, Q)$ with $\dot Y = H(Y)$ masked
     to zero on frozen runs (converged, diverged or non-finite), $\dot τ = 1$ while a run is
     active (its stopping time) and $\dot Q = r^2$ (the amplitude windows of `Outcome`)."""
     dt = opt.dtype
-    prs = eqx.filter_vmap(opt.problem)(Pb, params)
-    Y0 = eqx.filter_vmap(lambda pr, v: opt.flat(opt.y0(pr, v)))(prs, V)
+    if Pb is None:  # built under jit from `make` (fallback), one per run
+        prs, axes = eqx.filter_vmap(lambda p: opt.problem(None, p))(params), 0
+    else:
+        prs = Pb
+    vmap = lambda f, *rest: eqx.filter_vmap(f, in_axes=(axes, *rest))  # noqa: E731
+    Y0 = vmap(lambda pr, v: opt.flat(opt.y0(pr, v)), 0)(prs, V)
     n = Y0.shape[0]
 
     def h_one(pr, y):
         return opt.flat(pr.field(0.0, opt.unravel(y), None))
 
     if prs.equilibria:
-        Ystar = eqx.filter_vmap(lambda pr: opt.flat(pr.equilibria[0]))(prs)
+        Ystar = vmap(lambda pr, v: opt.flat(pr.equilibria[0]), 0)(prs, V)
     ctol, bound = opt.converge_tol, opt.diverge_norm
 
     def rhs(t, z, args):
         Y = z[0]
-        H = eqx.filter_vmap(h_one)(prs, Y)
+        H = vmap(h_one, 0)(prs, Y)
         r2h = jnp.sum(jnp.square(H), axis=1)
         nrm = jnp.linalg.norm(Y, axis=1)
         active = (r2h >= ctol**2) & jnp.isfinite(nrm) & (nrm <= bound) & jnp.isfinite(r2h)
@@ -245,7 +249,7 @@ def _run_batch(opt, Pb, params, V):
     Yf, tau = Yf[-1], tau[-1]
     hit_max = sol.result == diffrax.RESULTS.max_steps_reached
     ok = sol.result == diffrax.RESULTS.successful
-    Hf = eqx.filter_vmap(h_one)(prs, jnp.where(jnp.isfinite(Yf), Yf, 0.0))
+    Hf = vmap(h_one, 0)(prs, jnp.where(jnp.isfinite(Yf), Yf, 0.0))
     rf = jnp.linalg.norm(Hf, axis=1)
     nf = jnp.linalg.norm(Yf, axis=1)
     diverged = ~jnp.isfinite(nf) | (nf > bound) | (~ok & ~hit_max)
@@ -264,24 +268,36 @@ def _run_batch(opt, Pb, params, V):
     )(converged, diverged, ratio)
     n_steps = jnp.broadcast_to(sol.stats["num_accepted_steps"], outcome.shape)
     t_final = jnp.where(converged | diverged, tau, jnp.where(hit_max, jnp.nan, t1))
-    return eqx.filter_vmap(lambda pr, o, v0, vf, tf, ns: _finish(opt, pr, o, v0, vf, tf, ns, tf))(
-        prs, outcome, Y0, Yf, t_final, n_steps
-    )
+    finish = lambda pr, o, v0, vf, tf, ns: _finish(opt, pr, o, v0, vf, tf, ns, tf)  # noqa: E731
+    return vmap(finish, 0, 0, 0, 0, 0)(prs, outcome, Y0, Yf, t_final, n_steps)
 
 
 @eqx.filter_jit
-def run_chunk(opt: Options, problems, params, V):
-    """The results of one chunk (dict of arrays with a leading run axis)."""
+def run_chunk(opt: Options, problems, axes, params, V):
+    """The results of one chunk (dict of arrays with a leading run axis); `axes` (static)
+    marks the batched leaves of `problems` (see `_problem.structural`)."""
     if opt.mode == "batch" and not opt.discrete:
-        return _run_batch(opt, problems, params, V)
+        return _run_batch(opt, problems, axes, params, V)
     one = _run_train if opt.discrete else _run_simulate
     arrays, static = eqx.partition(problems, eqx.is_array)
+    if axes is None:
+        axes, specs = 0, P("runs")
+    else:
+        specs = jax.tree_util.tree_map(
+            lambda x: P("runs") if x == 0 else P(), axes, is_leaf=lambda x: x is None
+        )
 
     def body(arrays, params, V):
-        return jax.vmap(lambda a, p, v: one(opt, eqx.combine(a, static), p, v))(arrays, params, V)
+        return jax.vmap(
+            lambda a, p, v: one(opt, eqx.combine(a, static), p, v), in_axes=(axes, 0, 0)
+        )(arrays, params, V)
 
     return jax.shard_map(
-        body, mesh=opt.mesh, in_specs=P("runs"), out_specs=P("runs"), check_vma=False
+        body,
+        mesh=opt.mesh,
+        in_specs=(specs, P("runs"), P("runs")),
+        out_specs=P("runs"),
+        check_vma=False,
     )(arrays, params, V)
 
 
@@ -310,7 +326,9 @@ def _grid_one(opt, pr, p):
 
 
 @eqx.filter_jit
-def run_grid(opt: Options, problems, params, index):
+def run_grid(opt: Options, problems, axes, params, index):
     """Spectra at the equilibrium of each grid point of a batch (`index`: one entry per
     point, so that the batch axis exists even without grid names)."""
-    return eqx.filter_vmap(lambda pr, p, _: _grid_one(opt, pr, p))(problems, params, index)
+    return eqx.filter_vmap(lambda pr, p, _: _grid_one(opt, pr, p), in_axes=(axes, 0, 0))(
+        problems, params, index
+    )

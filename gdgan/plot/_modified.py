@@ -56,10 +56,10 @@ def modified_flow(
     if hasattr(field, "game") and hasattr(field, "equilibrium") and hasattr(field, "init"):
         field = field.field()
     mf = modified_field(field, lr, order=order, method=method)  # validates the arguments
-    ys = discrete_iterates(field, y0, lr, steps, order=order, method=method)
     params, v0, unravel = _template(y0)
     if v0.size != 2:
         raise InputError(f"modified_flow: y0: expected a 2-parameter state, got n = {v0.size}")
+    ys = discrete_iterates(field, y0, lr, steps, order=order, method=method)
     labels = _leaf_labels(params)
     y0 = unravel(v0)
     iters = np.stack([np.ravel(np.asarray(x)) for x in _leaves(ys)], 1)

@@ -75,19 +75,24 @@ def digit_classifier():
     return clf
 
 
-def digit_metrics(images, classifier=None, *, min_fraction=0.01):
+def digit_metrics(images, classifier=None, *, min_fraction=0.01, min_confidence=0.0):
     r"""Class coverage and confidence of a set of (generated) digit images.
 
     Each image gets the classifier's probabilities $p(c \mid x)$; its class is the argmax and
     its confidence the max. A class is *covered* when at least `min_fraction` of the images
-    are assigned to it. Non-finite images (a diverged generator) count as no class with
+    are assigned to it with confidence at least `min_confidence` (default 0: every image
+    counts; e.g. 0.9 counts only confidently classified images, so that uniform noise
+    covers almost nothing). Non-finite images (a diverged generator) count as no class with
     confidence 0.
 
     **Arguments:** `images` `(n, 64)` or `(n, 8, 8)` in `load_digits`'s scale; `classifier`
-    (default `digit_classifier()`), anything with `predict_proba`; `min_fraction`.
+    (default `digit_classifier()`), anything with `predict_proba`; `min_fraction`;
+    `min_confidence`.
 
-    **Returns:** a dict with `coverage` (int, 0–10), `mean_confidence` (float) and
-    `class_histogram` (list of 10 fractions; they sum to the fraction of finite images).
+    **Returns:** a dict with `coverage` (int, 0–10), `mean_confidence` (float),
+    `confident_fraction` (the fraction of images at or above `min_confidence`) and
+    `class_histogram` (list of 10 fractions over the images counted; they sum to the
+    fraction of finite, confident images).
 
     ```python
     gdgan.digit_metrics(gdgan.load_digits())["coverage"]   # 10
@@ -103,6 +108,10 @@ def digit_metrics(images, classifier=None, *, min_fraction=0.01):
         )
     if not 0 < min_fraction <= 1:
         raise InputError(f"digit_metrics: `min_fraction` must be in (0, 1], got {min_fraction!r}")
+    if not 0 <= min_confidence <= 1:
+        raise InputError(
+            f"digit_metrics: `min_confidence` must be in [0, 1], got {min_confidence!r}"
+        )
     clf = digit_classifier() if classifier is None else classifier
     ok = np.all(np.isfinite(x), axis=1)
     conf = np.zeros(len(x))
@@ -110,10 +119,14 @@ def digit_metrics(images, classifier=None, *, min_fraction=0.01):
     if ok.any():
         proba = clf.predict_proba(x[ok])
         conf[ok] = proba.max(axis=1)
-        hist = np.bincount(proba.argmax(axis=1), minlength=N_CLASSES) / len(x)
+        sure = proba.max(axis=1) >= min_confidence
+        hist = np.bincount(proba.argmax(axis=1)[sure], minlength=N_CLASSES) / len(x)
     return {
         "coverage": int(np.sum(hist >= min_fraction)),
         "mean_confidence": float(conf.mean()),
+        "confident_fraction": float(
+            np.mean(conf >= min_confidence) if min_confidence else ok.mean()
+        ),
         "class_histogram": [float(h) for h in hist],
     }
 

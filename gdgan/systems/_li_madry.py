@@ -423,6 +423,27 @@ def _order(l, r):
     return jnp.where(bad, m, l), jnp.where(bad, m, r)
 
 
+def _isotonic(x):
+    r"""Euclidean projection of `x` (last axis) onto $x_1 \le x_2 \le \dots$ (isotonic
+    regression, by the min–max formula $\hat x_i = \max_{j \le i}\min_{k \ge i}
+    \mathrm{mean}(x_j..x_k)$)."""
+    n = x.shape[-1]
+    c = jnp.concatenate([jnp.zeros(x.shape[:-1] + (1,), x.dtype), jnp.cumsum(x, -1)], -1)
+    j, k = jnp.meshgrid(jnp.arange(n), jnp.arange(n), indexing="ij")
+    means = (c[..., k + 1] - c[..., j]) / jnp.maximum(k - j + 1, 1)
+    i = jnp.arange(n)[:, None, None]
+    big = jnp.asarray(jnp.inf, x.dtype)
+    inner = jnp.where((k >= i) & (j <= k), means[..., None, :, :], big)  # (..., i, j, k)
+    mins = jnp.min(inner, axis=-1)  # (..., i, j)
+    return jnp.max(jnp.where(j[None, :, 0] <= i[:, :, 0], mins, -big), axis=-1)
+
+
+def _order_full(l, r):
+    r"""Projection onto $l_1 \le r_1 \le l_2 \le r_2$ (see `_isotonic`)."""
+    p = _isotonic(jnp.stack([l[0], r[0], l[1], r[1]]))
+    return p[jnp.array([0, 2])], p[jnp.array([1, 3])]
+
+
 def _check_disc_steps(k):
     if is_concrete(k):
         v = np.asarray(k)
@@ -448,19 +469,26 @@ def first_order(
     grad_tol=1e-4,
     record_tv=True,
     n_grid=512,
+    eta_disc=None,
+    full_order=False,
 ):
     r"""First-order gradient descent–ascent on $(μ, l, r)$ with step η: the generator
     descends $L$, the endpoints ascend it.
 
-    One generator step is `disc_steps` ascent steps on $(l, r)$ and one descent step on μ;
-    with `order="simultaneous"` the generator's gradient is taken at the discriminator from
-    the start of the round (for `disc_steps=1`: plain simultaneous GDA), with
-    `order="alternating"` at the discriminator after its steps. `keep_ordered=True` projects
-    every interval back onto $r_i \ge l_i$ after each discriminator step (an inverted interval
-    becomes empty at its midpoint); `False` lets intervals invert, making $D$ signed.
+    One generator step is `disc_steps` ascent steps on $(l, r)$ (step `eta_disc`, default
+    η) and one descent step on μ (step η); with `order="simultaneous"` the generator steps
+    together with the *last* discriminator step, i.e. its gradient is taken at the
+    discriminator after `disc_steps − 1` steps (for `disc_steps=1`: plain simultaneous GDA;
+    for more, the extra steps reach the generator), with `order="alternating"` at the
+    discriminator after all its steps. `keep_ordered=True` projects every interval back
+    onto $r_i \ge l_i$ after each discriminator step (an inverted interval becomes empty at
+    its midpoint); `False` lets intervals invert, making $D$ signed. `full_order=True`
+    instead projects the four endpoints onto $l_1 \le r_1 \le l_2 \le r_2$ (isotonic
+    regression), so the intervals also cannot overlap and $D \in \{0, 1\}$.
 
     **Arguments:** `mu0` (2,); `disc0` `{"l": (2,), "r": (2,)}` (e.g. `random_disc(key)`);
-    `mu_star` (2,); `eta` (array leaf); `steps` generator steps and `stride` (static ints);
+    `mu_star` (2,); `eta` (array leaf); `eta_disc` (array leaf, default `eta`); `full_order`
+    (bool, may be traced); `steps` generator steps and `stride` (static ints);
     `order` (a static string); `keep_ordered` (bool) and `disc_steps` (int), which may be
     traced (vmap over them); the `Result` thresholds; `record_tv`
     whether to compute the TV history (`best_response` with `n_grid` points per record).
@@ -486,12 +514,13 @@ def first_order(
         or (hasattr(keep_ordered, "dtype") and jnp.asarray(keep_ordered).dtype == bool)
     ):
         raise InputTypeError(f"first_order: `keep_ordered` must be a bool, got {keep_ordered!r}")
+    eta = jnp.asarray(eta, float)
     return _first_order_classified(
         mu0,
         disc0["l"],
         disc0["r"],
         jnp.asarray(mu_star, dtype=float),
-        jnp.asarray(eta, float),
+        (eta, eta if eta_disc is None else jnp.asarray(eta_disc, float)),
         disc_steps,
         jnp.asarray(order == "alternating"),
         jnp.asarray(keep_ordered, dtype=bool),
@@ -503,6 +532,7 @@ def first_order(
         grad_tol,
         record_tv,
         n_grid,
+        jnp.asarray(full_order, dtype=bool),
     )
 
 
@@ -524,9 +554,22 @@ def _first_order_classified(
     grad_tol,
     record_tv,
     n_grid,
+    full_order=False,
 ):
+    eta, eta_disc = eta
     run = _first_order(
-        mu0, l0, r0, mu_star, eta, disc_steps, alternating, keep_ordered, steps, stride
+        mu0,
+        l0,
+        r0,
+        mu_star,
+        eta,
+        disc_steps,
+        alternating,
+        keep_ordered,
+        steps,
+        stride,
+        eta_disc=eta_disc,
+        full_order=full_order,
     )
     if record_tv:
         run = eqx.tree_at(
@@ -547,12 +590,27 @@ def _first_order_classified(
     return eqx.tree_at(lambda x: (x.success, x.result), run, (success, result))
 
 
-def _first_order(mu0, l0, r0, mu_star, eta, disc_steps, alternating, keep_ordered, steps, stride):
-    """`first_order` with the order and the projection as (traceable) booleans, so one
+def _first_order(
+    mu0,
+    l0,
+    r0,
+    mu_star,
+    eta,
+    disc_steps,
+    alternating,
+    keep_ordered,
+    steps,
+    stride,
+    eta_disc=None,
+    full_order=False,
+):
+    """`first_order` with the order and the projections as (traceable) booleans, so one
     compilation serves every variant; `tv` is NaN and `result` is filled by the caller."""
     mu0 = jnp.asarray(mu0, dtype=float)
     mu_star = jnp.asarray(mu_star, dtype=float)
     eta = jnp.asarray(eta, dtype=mu0.dtype)
+    eta_d = eta if eta_disc is None else jnp.asarray(eta_disc, dtype=mu0.dtype)
+    full_order = jnp.asarray(full_order, dtype=bool)
     l0 = jnp.asarray(l0, dtype=mu0.dtype)
     r0 = jnp.asarray(r0, dtype=mu0.dtype)
     disc_steps = jnp.asarray(disc_steps, dtype=int)
@@ -563,14 +621,21 @@ def _first_order(mu0, l0, r0, mu_star, eta, disc_steps, alternating, keep_ordere
     def disc_step(_, lr, mu):
         l, r = lr
         _, gl, gr = grads(mu, l, r, mu_star)
-        l, r = l + eta * gl, r + eta * gr
+        l, r = l + eta_d * gl, r + eta_d * gr
         lo, ro = _order(l, r)
-        return jnp.where(keep_ordered, lo, l), jnp.where(keep_ordered, ro, r)
+        lf, rf = _order_full(l, r)
+        lo, ro = jnp.where(full_order, lf, lo), jnp.where(full_order, rf, ro)
+        return (
+            jnp.where(keep_ordered | full_order, lo, l),
+            jnp.where(keep_ordered | full_order, ro, r),
+        )
 
     def step(state, _):
         mu, l, r = state
-        g_before = grads(mu, l, r, mu_star)[0]
-        l2, r2 = jax.lax.fori_loop(0, disc_steps, lambda i, lr: disc_step(i, lr, mu), (l, r))
+        # simultaneous: the generator moves with the last discriminator step
+        l1, r1 = jax.lax.fori_loop(0, disc_steps - 1, lambda i, lr: disc_step(i, lr, mu), (l, r))
+        g_before = grads(mu, l1, r1, mu_star)[0]
+        l2, r2 = disc_step(0, (l1, r1), mu)
         g = jnp.where(alternating, grads(mu, l2, r2, mu_star)[0], g_before)
         return (mu - eta * g, l2, r2), None
 
