@@ -29,7 +29,7 @@ test: install lint
 # The documentation site, into site/ (strict: a broken link or reference fails the build;
 # tests/test_docs.py runs the same build inside `make test`).
 docs: install
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+	PATH="$(CURDIR)/$(BIN):$$PATH" GDGAN_DOCS_EXECUTE=true NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .jax-cache site

@@ -61,7 +61,7 @@ def on_files(files, config):
 
 
 def on_config(config):
-    # Executed notebooks (GDGAN_DOCS_EXECUTE=1) run in smoke mode: seconds, not minutes.
+    # Executed notebooks (GDGAN_DOCS_EXECUTE=true, as `make docs` sets) run in smoke mode: seconds, not minutes.
     os.environ.setdefault("GDGAN_SMOKE", "1")
     os.environ.setdefault("MPLBACKEND", "Agg")
     return config

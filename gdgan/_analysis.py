@@ -54,16 +54,16 @@ def available_memory() -> int:
         return 8 << 30
 
 
-def check_memory(owner, nbytes, memory_budget, what, alternative):
+def check_memory(owner, name, nbytes, memory_budget, what, alternative):
     """Raise an `InputError` naming `alternative` when `what` would need more than
     `memory_budget` bytes (default: `available_memory()`), before anything is allocated."""
     budget = available_memory() if memory_budget is None else memory_budget
     if nbytes > budget:
         raise InputError(
-            f"{owner}: expected a problem that fits in memory, got {what} needing "
-            f"≈ {nbytes / 2**30:.3g} GiB > {budget / 2**30:.3g} GiB "
-            f"({'available' if memory_budget is None else 'memory_budget'}); "
-            f"instead {alternative}"
+            f"{owner}: {name}: expected {what} within "
+            f"{'the available' if memory_budget is None else 'memory_budget ='} "
+            f"{budget / 2**30:.3g} GiB, got one needing ≈ {nbytes / 2**30:.3g} GiB; "
+            f"use {alternative}"
         )
 
 
@@ -119,6 +119,9 @@ def jacobian(field, y, *, chunk_size=None, memory_budget=None, mode="vjp", t=0.0
       `benchmarks/README.md`) or `"jvp"` (columns, forward-over-reverse);
     - `t`, `args`: passed to the field.
 
+    A Jacobian larger than the memory available now raises an `InputError` that names the
+    matrix-free alternative, before anything is allocated.
+
     **Returns:** an `(n, n)` array, rows and columns in `ravel_pytree(y)` order.
 
     ```python
@@ -129,6 +132,14 @@ def jacobian(field, y, *, chunk_size=None, memory_budget=None, mode="vjp", t=0.0
         raise InputError(f"jacobian: `mode` must be 'jvp' or 'vjp', got {mode!r}")
     f, v, _ = flatten(field, y, t, args)
     n = v.size
+    check_memory(
+        "jacobian",
+        "y",
+        n * n * v.dtype.itemsize,
+        None,
+        f"a dense {n} × {n} Jacobian",
+        "gdgan.rightmost_eigenvalues (matrix-free: products with J only)",
+    )
     if chunk_size is None:
         chunk_size = auto_chunk_size(f, v, memory_budget, mode)
     if isinstance(chunk_size, bool) or int(chunk_size) != chunk_size or int(chunk_size) < 1:
@@ -213,7 +224,8 @@ def stability(field, y, *, tol=1e-9, chunk_size=None, t=0.0, args=None) -> Stabi
 
     **Arguments:** `field`, state `y` (normally an equilibrium); `tol`: eigenvalues with
     $|\mathrm{Re}\,λ| \le$ `tol` count as on the imaginary axis; `chunk_size` as in
-    `gdgan.jacobian`.
+    `gdgan.jacobian`. A model whose $J$ and eigendecomposition do not fit in the memory
+    available now is refused (`InputError`) with the matrix-free alternative named.
 
     **Returns:** a `StabilityReport`.
 
@@ -223,7 +235,16 @@ def stability(field, y, *, tol=1e-9, chunk_size=None, t=0.0, args=None) -> Stabi
     ```
     """
     check_finite_tree(y, "stability", "y")
-    flatten(field, y, t, args)  # structural checks with readable errors, before tracing
+    _, v, _ = flatten(field, y, t, args)  # structural checks with readable errors
+    n = v.size
+    check_memory(  # J, its copy inside the eigensolver, the complex eigenvalue work
+        "stability",
+        "y",
+        4 * n * n * v.dtype.itemsize,
+        None,
+        f"a dense {n} × {n} Jacobian and its eigendecomposition",
+        "gdgan.rightmost_eigenvalues or gdgan.spectral_abscissa (matrix-free)",
+    )
     return _stability(field, y, tol, chunk_size, t, args)
 
 

@@ -29,13 +29,13 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ._analysis import flatten, jacobian
+from ._analysis import check_memory, flatten, jacobian
 from ._checks import InputError, InputTypeError, check_finite_tree
 from ._game import check_state
+from ._lyapunov import lyapunov_bytes, solve_continuous_lyapunov
 from ._simulate import Outcome, as_arrays, simulate, tree_distance
 
 OUTCOMES = list(Outcome._name_to_item)
-MAX_LYAPUNOV_N = 60
 
 
 # -- argument checks ---------------------------------------------------------------------
@@ -543,15 +543,12 @@ class LyapunovCertificate:
         return s * w[0], s * w[1]
 
 
-def solve_lyapunov(J):
-    r"""$P$ with $J^T P + P J = -I$, from the Kronecker form
-    $(J^T \otimes I + I \otimes J^T)\,\mathrm{vec}(P) = -\mathrm{vec}(I)$ (small $n$)."""
+def solve_lyapunov(J, *, memory_budget=None):
+    r"""$P$ with $J^T P + P J = -I$ (`gdgan._lyapunov.solve_continuous_lyapunov` on $J^T$:
+    Bartels–Stewart, $O(n^3)$)."""
     J = jnp.asarray(J)
-    n = J.shape[0]
-    eye = jnp.eye(n, dtype=J.dtype)
-    K = jnp.kron(J.T, eye) + jnp.kron(eye, J.T)
-    P = jnp.linalg.solve(K, -eye.reshape(-1)).reshape(n, n)
-    return 0.5 * (P + P.T)
+    eye = jnp.eye(J.shape[-1], dtype=J.dtype)
+    return solve_continuous_lyapunov(J.T, eye, memory_budget=memory_budget)
 
 
 @eqx.filter_jit
@@ -578,6 +575,7 @@ def lyapunov_certificate(
     hurwitz_tol=1e-9,
     args=None,
     chunk_size=16_384,
+    memory_budget=None,
 ) -> LyapunovCertificate:
     r"""A certified inner estimate of the basin of `y_star` from a quadratic Lyapunov
     function.
@@ -589,12 +587,14 @@ def lyapunov_certificate(
     largest level set inside the ball of radius `r_max`), `n_samples` random points on
     each. The level is $c = (1 - \mathrm{margin}) \min\{V(y) : \dot V(y) \ge 0\}$ over the
     samples (or $c_{max}$ if none). $\{V \le c\}$ is then positively invariant and inside the
-    basin *up to the sampling* (a dense sample, not a proof). $J$ is solved for by the
-    Kronecker form, so `y_star` may have at most 60 coordinates.
+    basin *up to the sampling* (a dense sample, not a proof). $P$ comes from
+    Bartels–Stewart's $O(n^3)$ Schur method; a model whose dense $J$, eigenvalues and
+    $P$ would not fit in `memory_budget` bytes (default: the memory available now) is
+    refused with an `InputError` before anything is allocated.
 
     **Arguments:** `field`, `y_star`; `n_samples` (points per shell), `n_shells`, `r_max`,
     `key` (default `jax.random.PRNGKey(0)`), `margin`, `hurwitz_tol`, `args`,
-    `chunk_size` (points per vmapped batch).
+    `chunk_size` (points per vmapped batch), `memory_budget`.
 
     **Returns:** a `LyapunovCertificate` (`P`, `level`, `radius_lower`, `ellipse(u, v)`).
 
@@ -608,11 +608,14 @@ def lyapunov_certificate(
     check_state(y_star, "y_star")
     leaves = jax.tree_util.tree_leaves(eqx.filter(y_star, eqx.is_inexact_array_like))
     n = sum(np.size(x) for x in leaves)
-    if n > MAX_LYAPUNOV_N:
-        raise InputError(
-            f"{owner}: `y_star` has {n} coordinates; the Kronecker Lyapunov solve "
-            f"supports at most {MAX_LYAPUNOV_N}"
-        )
+    check_memory(
+        owner,
+        "y_star",
+        8 * n * n * 4 + lyapunov_bytes(n) + 8 * n * n_samples * 2,
+        memory_budget,
+        f"a dense {n} × {n} Jacobian, its eigenvalues and a Lyapunov solve",
+        "gdgan.basin_radius (simulations only)",
+    )
     y_star, v_star = _state(owner, field, y_star, args)
     n_samples = _positive(owner, "n_samples", n_samples, integer=True)
     n_shells = _positive(owner, "n_shells", n_shells, integer=True)
@@ -629,7 +632,7 @@ def lyapunov_certificate(
             f"{np.max(eig.real):.3g}); a quadratic Lyapunov function needs a "
             "Hurwitz Jacobian"
         )
-    P = np.asarray(solve_lyapunov(J))
+    P = np.asarray(solve_lyapunov(J, memory_budget=memory_budget))
     lam = np.linalg.eigvalsh(P)
     c_max = lam[0] * r_max**2
     key = jax.random.PRNGKey(0) if key is None else key

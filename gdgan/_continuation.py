@@ -58,9 +58,9 @@ STATUSES = {
     "reached_stop": "the branch reached p_stop",
     "left_interval": "the branch turned back and left [p_start, p_stop] on the p_start side",
     "max_points": "max_points points were computed before reaching p_stop (raise max_points "
-                  "or ds_max)",
+    "or ds_max)",
     "step_too_small": "the corrector failed at the smallest step ds_min (a singular point the "
-                      "pseudo-arclength system cannot pass, or a branch that ends/diverges)",
+    "pseudo-arclength system cannot pass, or a branch that ends/diverges)",
 }
 
 
@@ -150,8 +150,9 @@ class _Problem(eqx.Module):
 
 def _solver(matrix_free, n, rtol, atol):
     if matrix_free:
-        return lx.GMRES(rtol=rtol * 1e-2, atol=atol * 1e-2, restart=min(n + 1, 40),
-                        stagnation_iters=40)
+        return lx.GMRES(
+            rtol=rtol * 1e-2, atol=atol * 1e-2, restart=min(n + 1, 40), stagnation_iters=40
+        )
     return lx.AutoLinearSolver(well_posed=True)
 
 
@@ -163,8 +164,9 @@ def _correct(prob, x_pred, tau, x_base, s, rtol, atol, max_steps, matrix_free):
     def G(x, _):
         return jnp.concatenate([prob.F(x), jnp.atleast_1d(jnp.dot(tau, x - x_base) - s)])
 
-    solver = optx.Newton(rtol=rtol, atol=atol,
-                         linear_solver=_solver(matrix_free, x_pred.size, rtol, atol))
+    solver = optx.Newton(
+        rtol=rtol, atol=atol, linear_solver=_solver(matrix_free, x_pred.size, rtol, atol)
+    )
     sol = optx.root_find(G, solver, x_pred, max_steps=max_steps, throw=False)
     x = sol.value
     res = jnp.max(jnp.abs(prob.F(x)))
@@ -174,19 +176,21 @@ def _correct(prob, x_pred, tau, x_base, s, rtol, atol, max_steps, matrix_free):
 
 @eqx.filter_jit
 def _dense(prob, x, tau_prev, initial):
-    """Unit tangent (oriented by `tau_prev`; the SVD null vector when `initial`) and the
-    eigenvalues of $F_v$, sorted by real part."""
+    """Unit tangent (oriented by `tau_prev`; the SVD null vector when `initial`), the
+    eigenvalues of $F_v$, sorted by real part, and (when `initial`) the singular values of
+    $[F_v, F_p]$."""
     v, p = x[:-1], x[-1]
     J = jacobian(_AtP(prob.field_of, p), prob.state(v), t=prob.t, args=prob.args)
     Fp = jax.jvp(lambda q: prob.F(jnp.concatenate([v, q[None]])), (p,), (jnp.ones_like(p),))[1]
     A = jnp.concatenate([J, Fp[:, None]], axis=1)
     if initial:
-        z = jnp.linalg.svd(A, full_matrices=True)[2][-1]
-        z = jnp.where(jnp.dot(z, tau_prev) < 0, -z, z)
+        _, svals, vt = jnp.linalg.svd(A, full_matrices=True)
+        z = jnp.where(jnp.dot(vt[-1], tau_prev) < 0, -vt[-1], vt[-1])
     else:
         e = jnp.zeros(x.size, x.dtype).at[-1].set(1.0)
         z = jnp.linalg.solve(jnp.concatenate([A, tau_prev[None]], axis=0), e)
-    return z / jnp.linalg.norm(z), sort_by_real(jnp.linalg.eigvals(J))
+        svals = jnp.zeros((0,), x.dtype)
+    return z / jnp.linalg.norm(z), sort_by_real(jnp.linalg.eigvals(J)), svals
 
 
 @eqx.filter_jit
@@ -208,8 +212,9 @@ class _AffineField(eqx.Module):
     p: jax.Array
 
     def __call__(self, t, y, args=None):
-        return jax.tree_util.tree_map(lambda a, b: a + self.p * (b - a), self.f0(t, y, args),
-                                      self.f1(t, y, args))
+        return jax.tree_util.tree_map(
+            lambda a, b: a + self.p * (b - a), self.f0(t, y, args), self.f1(t, y, args)
+        )
 
 
 class AffineFamily(eqx.Module):
@@ -313,14 +318,17 @@ def continuation(
     ```
     """
     if not callable(field_of):
-        raise InputTypeError(f"field_of: expected a callable p -> field(t, y, args), got {field_of!r}")
+        raise InputTypeError(
+            f"field_of: expected a callable p -> field(t, y, args), got {field_of!r}"
+        )
     check_state(y0, "y0")
     check_finite_tree(y0, "continuation", "y0")
     p_start = _finite_float(p_start, "p_start")
     p_stop = _finite_float(p_stop, "p_stop")
     if p_start == p_stop:
-        raise InputError(f"p_stop: expected a value different from p_start = {p_start}, "
-                         f"got {p_stop}")
+        raise InputError(
+            f"p_stop: expected a value different from p_start = {p_start}, got {p_stop}"
+        )
     span = abs(p_stop - p_start)
     ds = _positive_float(ds, "ds", allow_none=True) or span / 50
     ds_max = _positive_float(ds_max, "ds_max", allow_none=True) or max(span / 10, ds)
@@ -328,15 +336,20 @@ def continuation(
     max_points = _positive_int(max_points, "max_points", 2)
     max_newton = _positive_int(max_newton, "max_newton")
     k = _positive_int(k, "k")
-    for name, value in (("rtol", rtol), ("atol", atol), ("tol", tol), ("imag_tol", imag_tol),
-                        ("locate_tol", locate_tol), ("max_turn", max_turn),
-                        ("eig_tol", eig_tol)):
+    for name, value in (
+        ("rtol", rtol),
+        ("atol", atol),
+        ("tol", tol),
+        ("imag_tol", imag_tol),
+        ("locate_tol", locate_tol),
+        ("max_turn", max_turn),
+        ("eig_tol", eig_tol),
+    ):
         _positive_float(value, name)
     if not isinstance(matrix_free, bool):
         raise InputTypeError(f"matrix_free: expected True or False, got {matrix_free!r}")
 
-    y0 = jax.tree_util.tree_map(lambda a: jnp.asarray(a, float) if isinstance(a, float) else a,
-                                y0)
+    y0 = jax.tree_util.tree_map(lambda a: jnp.asarray(a, float) if isinstance(a, float) else a, y0)
     flatten(field_of(jnp.asarray(p_start, float)), y0, t, args)  # structure check
     params, static = eqx.partition(y0, eqx.is_inexact_array)
     v0, unravel = ravel_pytree(params)
@@ -350,8 +363,9 @@ def continuation(
     lo, hi = min(p_start, p_stop), max(p_start, p_stop)
 
     def correct(x_pred, tau, x_base, s):
-        x, ok, steps, res = _correct(prob, x_pred, tau, x_base, jnp.asarray(s, dtype),
-                                     rtol, atol, max_newton, matrix_free)
+        x, ok, steps, res = _correct(
+            prob, x_pred, tau, x_base, jnp.asarray(s, dtype), rtol, atol, max_newton, matrix_free
+        )
         return x, bool(ok), int(steps), float(res)
 
     eig_v0 = [None]
@@ -359,21 +373,42 @@ def continuation(
     def analyse(x, tau_prev, initial=False):
         """(tangent, eigenvalues as complex NumPy)."""
         if not matrix_free:
-            tau, eig = _dense(prob, x, tau_prev, initial)
+            tau, eig, svals = _dense(prob, x, tau_prev, initial)
+            if initial and n > 0:
+                sv = np.asarray(svals)
+                if sv[-1] <= 1e-8 * max(sv[0], 1.0):
+                    rank = int(np.sum(sv > 1e-8 * max(sv[0], 1.0)))
+                    raise InputError(
+                        f"y0: expected a regular point of an equilibrium curve at p_start = "
+                        f"{p_start} (rank [h_y, h_p] = n = {n}), got rank {rank}: the "
+                        "equilibria there form a continuum (e.g. a marginal family), which "
+                        "has no unique branch to follow"
+                    )
             return tau, np.asarray(eig)
         from ._spectra import rightmost_eigenvalues
 
         tau = _tangent_mf(prob, x, tau_prev, rtol, atol)
-        out = rightmost_eigenvalues(_AtP(field_of, x[-1]), prob.state(x[:-1]), k=k,
-                                    tol=eig_tol, t=t, args=args, v0=eig_v0[0],
-                                    return_eigenvectors=True)
+        out = rightmost_eigenvalues(
+            _AtP(field_of, x[-1]),
+            prob.state(x[:-1]),
+            k=k,
+            tol=eig_tol,
+            t=t,
+            args=args,
+            v0=eig_v0[0],
+            return_eigenvectors=True,
+        )
         vec = out.eigenvectors[:, 0]
         eig_v0[0] = vec.real + vec.imag
         return tau, out.eigenvalues
 
     # the first point: Newton at fixed p = p_start
     x_start = jnp.concatenate([v0, jnp.asarray([p_start], dtype)])
-    x, ok, _, res = correct(x_start, e_p, jnp.zeros_like(x_start), p_start)
+    res0 = float(jnp.max(jnp.abs(prob.F(x_start)))) if n else 0.0
+    if res0 <= atol:  # already an equilibrium (Newton would fail where h_y is singular)
+        x, ok, res = x_start, True, res0
+    else:
+        x, ok, _, res = correct(x_start, e_p, jnp.zeros_like(x_start), p_start)
     if not ok:
         raise InputError(
             f"y0: expected a state near an equilibrium of field_of(p_start = {p_start}); "
@@ -458,8 +493,11 @@ def continuation(
         if count(eigs[i]) != count(eigs[i + 1]):
             # bisect on the sign of Re λ itself (threshold 0) when no eigenvalue sits within
             # `tol` of the axis at either end (a transversal crossing), else on `tol`
-            thr = 0.0 if (np.min(np.abs(eigs[i].real)) > tol
-                          and np.min(np.abs(eigs[i + 1].real)) > tol) else tol
+            thr = (
+                0.0
+                if (np.min(np.abs(eigs[i].real)) > tol and np.min(np.abs(eigs[i + 1].real)) > tol)
+                else tol
+            )
             (xb, tb, eb), width = bisect(i, lambda x_, t_, e_: count(e_, thr))
             crit = eb[np.argmin(np.abs(eb.real))]
             if abs(crit.imag) > imag_tol:
@@ -467,9 +505,16 @@ def continuation(
             elif not turned:
                 found.append(("branch_point", xb, crit, 0.0, width))
         for kind, xb, crit, freq, width in found:
-            points.append(Bifurcation(kind=kind, p=float(xb[-1]), y=prob.state(xb[:-1]),
-                                      frequency=float(freq), eigenvalue=complex(crit),
-                                      bracket=float(width)))
+            points.append(
+                Bifurcation(
+                    kind=kind,
+                    p=float(xb[-1]),
+                    y=prob.state(xb[:-1]),
+                    frequency=float(freq),
+                    eigenvalue=complex(crit),
+                    bracket=float(width),
+                )
+            )
 
     X = jnp.stack(xs)
     E = np.stack(eigs)
@@ -510,8 +555,9 @@ METHODS = {"gd": _sgd, "optimistic": _optimistic, "extragradient": _extragradien
 def _update_matrix(field, y_star, make, lr, order, disc_steps, t, args):
     from ._train import update_jacobian
 
-    return update_jacobian(field, y_star, make(lr), order=order, disc_steps=disc_steps, t=t,
-                           args=args)[0]
+    return update_jacobian(
+        field, y_star, make(lr), order=order, disc_steps=disc_steps, t=t, args=args
+    )[0]
 
 
 def continuation_discrete(
@@ -577,43 +623,58 @@ def continuation_discrete(
     lr_start = _positive_float(lr_start, "lr_start")
     lr_stop = _positive_float(lr_stop, "lr_stop")
     if lr_start == lr_stop:
-        raise InputError(f"lr_stop: expected a value different from lr_start = {lr_start}, "
-                         f"got {lr_stop}")
+        raise InputError(
+            f"lr_stop: expected a value different from lr_start = {lr_start}, got {lr_stop}"
+        )
     if isinstance(method, str):
         if method not in METHODS:
-            raise InputError(f"method: expected one of {list(METHODS)} or a callable "
-                             f"lr -> optimizer, got {method!r}")
+            raise InputError(
+                f"method: expected one of {list(METHODS)} or a callable "
+                f"lr -> optimizer, got {method!r}"
+            )
         make = METHODS[method]
     elif callable(method):
         make = method
     else:
-        raise InputTypeError(f"method: expected one of {list(METHODS)} or a callable lr -> "
-                        f"optimizer, got {method!r}")
+        raise InputTypeError(
+            f"method: expected one of {list(METHODS)} or a callable lr -> optimizer, got {method!r}"
+        )
     from ._train import ORDERS
 
     if order not in ORDERS:
         raise InputError(f"order: expected one of {list(ORDERS)}, got {order!r}")
     disc_steps = _positive_int(disc_steps, "disc_steps")
     n_points = _positive_int(n_points, "n_points", 2)
-    for name, value in (("tol", tol), ("imag_tol", imag_tol), ("locate_tol", locate_tol),
-                        ("equilibrium_tol", equilibrium_tol)):
+    for name, value in (
+        ("tol", tol),
+        ("imag_tol", imag_tol),
+        ("locate_tol", locate_tol),
+        ("equilibrium_tol", equilibrium_tol),
+    ):
         _positive_float(value, name)
 
     from ._equilibria import find_equilibrium
 
     y_star = jax.tree_util.tree_map(
-        lambda a: jnp.asarray(a, float) if isinstance(a, float) else a, y_star)
+        lambda a: jnp.asarray(a, float) if isinstance(a, float) else a, y_star
+    )
     f, v, _ = flatten(field, y_star, t, args)
     y_star = find_equilibrium(field, y_star, throw=False, t=t, args=args)
-    res = float(jnp.max(jnp.abs(flatten(field, y_star, t, args)[0](
-        flatten(field, y_star, t, args)[1])))) if v.size else 0.0
+    res = (
+        float(
+            jnp.max(jnp.abs(flatten(field, y_star, t, args)[0](flatten(field, y_star, t, args)[1])))
+        )
+        if v.size
+        else 0.0
+    )
     if not res <= equilibrium_tol:
-        raise InputError(f"y_star: expected an equilibrium of `field` (max|h| <= "
-                         f"{equilibrium_tol:g} after Newton), got max|h| = {res:.3g}")
+        raise InputError(
+            f"y_star: expected an equilibrium of `field` (max|h| <= "
+            f"{equilibrium_tol:g} after Newton), got max|h| = {res:.3g}"
+        )
 
     def multipliers(lr):
-        M = _update_matrix(field, y_star, make, jnp.asarray(lr, float), order, disc_steps, t,
-                           args)
+        M = _update_matrix(field, y_star, make, jnp.asarray(lr, float), order, disc_steps, t, args)
         mu = np.linalg.eigvals(np.asarray(M))
         return mu[np.lexsort((-mu.imag, -np.abs(mu)))]
 
@@ -651,13 +712,22 @@ def continuation_discrete(
             kind, freq = "flip", math.pi
         else:
             kind, freq = "fold", 0.0
-        points.append(Bifurcation(kind=kind, p=float(lr), y=y_star, frequency=float(freq),
-                                  eigenvalue=complex(crit), bracket=float(abs(b - a))))
+        points.append(
+            Bifurcation(
+                kind=kind,
+                p=float(lr),
+                y=y_star,
+                frequency=float(freq),
+                eigenvalue=complex(crit),
+                bracket=float(abs(b - a)),
+            )
+        )
 
     E = np.stack(mus)
     m = n_points
     y = jax.tree_util.tree_map(
-        lambda a: jnp.broadcast_to(a, (m,) + jnp.shape(a)) if eqx.is_array(a) else a, y_star)
+        lambda a: jnp.broadcast_to(a, (m,) + jnp.shape(a)) if eqx.is_array(a) else a, y_star
+    )
     return Branch(
         p=lrs,
         s=lrs - lr_start if lr_stop > lr_start else lr_start - lrs,

@@ -61,10 +61,11 @@ def _prepare(owner, names, A, Q, method, memory_budget):
     method = _method(method, n)
     check_memory(
         owner,
+        names[0],
         lyapunov_bytes(n, method, jnp.dtype(dtype).itemsize),
         memory_budget,
-        "a Lyapunov solve with a dense n × n solution",
-        "estimate the covariance from simulated paths (gdgan.sde + gdgan.empirical_covariance)",
+        f"a dense {n} × {n} Lyapunov solve ({method})",
+        "a smaller model, or simulated paths (gdgan.sde + gdgan.empirical_covariance)",
     )
     return A, Q, n, method
 
@@ -127,4 +128,3 @@ def solve_discrete_lyapunov(M, Q, *, method="auto", memory_budget=None):
     A = jnp.linalg.solve(Mp.T, (M - eye).T).T  # (M - I)(M + I)⁻¹
     G = jnp.linalg.solve(Mp, jnp.linalg.solve(Mp, Q).T).T  # (M + I)⁻¹ Q (M + I)⁻ᵀ
     return _continuous(A, 2 * G, n, method)
-

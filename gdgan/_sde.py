@@ -30,6 +30,7 @@ from ._checks import InputError, InputTypeError, check_finite_tree, is_concrete
 from ._distributions import Samples
 from ._field import vector_field
 from ._game import Game, check_state
+from ._lyapunov import solve_continuous_lyapunov, solve_discrete_lyapunov
 from ._regularizers import Regularizer
 from ._simulate import as_arrays
 
@@ -145,7 +146,7 @@ def psd_sqrt(S):
 
 
 # -- the Lyapunov equation --------------------------------------------------------------------
-def stationary_covariance(J, D, *, step=None):
+def stationary_covariance(J, D, *, step=None, method="auto", memory_budget=None):
     r"""The stationary covariance of the linear SDE $dθ = Jθ\,dt + D^{1/2}dW$: the solution
     $C$ of $JC + CJ^T + D = 0$ (`step=None`), or of its Euler–Maruyama chain with step
     $α$, $θ' = θ + αJθ + \sqrt α D^{1/2}ξ$: $C = MCM^T + αD$ with $M = I + αJ$
@@ -153,11 +154,14 @@ def stationary_covariance(J, D, *, step=None):
     the discrete $C$ differs from the continuous one by $O(α\|J\|)$ (the discrete equation
     is $JC + CJ^T + αJCJ^T + D = 0$).
 
-    Solved by vectorisation, $(I⊗J + J⊗I)\,\mathrm{vec}\,C = -\mathrm{vec}\,D$ (or
-    $(I - M⊗M)\,\mathrm{vec}\,C = α\,\mathrm{vec}\,D$), an $n^2 × n^2$ dense solve for the
-    small systems this is for. Jittable and vmappable.
+    Solved in $O(n^3)$ time and $O(n^2)$ memory by Bartels & Stewart's Schur method (the
+    discrete equation through the bilinear transform), the Kronecker form only for $n \le 6$
+    (`gdgan._lyapunov`). Jittable and vmappable.
 
-    **Arguments:** `J`: `(n, n)`; `D`: `(n, n)` symmetric PSD; `step`: `None` or α > 0.
+    **Arguments:** `J`: `(n, n)`; `D`: `(n, n)` symmetric PSD; `step`: `None` or α > 0;
+    `method`: `"auto"`, `"schur"` (CPU), `"eigen"` or `"kron"`; `memory_budget`: bytes
+    the solve may use (default: the memory available now); a larger problem raises an
+    `InputError` before allocating.
 
     **Returns:** the symmetric `(n, n)` $C$, filled with NaN when there is no stationary
     distribution ($J$ has an eigenvalue with $\mathrm{Re}\,λ \ge 0$, or $ρ(M) \ge 1$).
@@ -175,20 +179,14 @@ def stationary_covariance(J, D, *, step=None):
         raise InputError(f"D: expected shape {J.shape} like J, got {D.shape}")
     if step is not None and is_concrete(step) and not float(step) > 0:
         raise InputError(f"step: expected None or a positive number, got {step!r}")
-    n = J.shape[0]
-    eye = jnp.eye(n, dtype=D.dtype)
-    # row-major vec: vec(JC) = (J ⊗ I) vec C, vec(C J^T) = (I ⊗ J) vec C
     if step is None:
-        A = jnp.kron(J, eye) + jnp.kron(eye, J)
-        rhs = -D.reshape(-1)
+        C = solve_continuous_lyapunov(J, D, method=method, memory_budget=memory_budget)
         ok = jnp.max(jnp.linalg.eigvals(J).real) < 0
     else:
-        M = eye + step * J
-        A = jnp.eye(n * n, dtype=D.dtype) - jnp.kron(M, M)
-        rhs = step * D.reshape(-1)
+        M = jnp.eye(J.shape[0], dtype=D.dtype) + step * J
+        C = solve_discrete_lyapunov(M, step * D, method=method, memory_budget=memory_budget)
         ok = jnp.max(jnp.abs(jnp.linalg.eigvals(M))) < 1
-    C = jnp.linalg.solve(A, rhs).reshape(n, n)
-    return jnp.where(ok, (C + C.T) / 2, jnp.nan)
+    return jnp.where(ok, C, jnp.nan)
 
 
 # -- the SDE ----------------------------------------------------------------------------------

@@ -101,6 +101,7 @@ BAD_CLI = [
     (["train", "lq", "--out", "/dev/null/x"], "--out: expected a writable directory"),
     (["train", "lq", "--steps", "0"], "--steps: expected a positive integer, got '0'"),
     (["train", "lq", "--steps", "1.5"], "--steps: expected a positive integer, got '1.5'"),
+    (["train", "lq", "--steps", "9" * 30], "--steps: expected a positive integer below 2**31"),
     (["train", "lq", "--lr", "0"], "--lr: expected a positive number, got '0'"),
     (["train", "lq", "--lr", "-0.1"], "--lr: expected a positive number, got '-0.1'"),
     (["train", "lq", "--batch", "0"], "--batch: expected a positive integer, got '0'"),

@@ -45,11 +45,14 @@ def test_fold_of_the_saddle_node_normal_form():
     x, p = np.asarray(br.y["disc"]), br.p
     np.testing.assert_allclose(x**2, p, atol=1e-9)
     np.testing.assert_allclose(np.asarray(br.y["gen"]), 0.0, atol=1e-12)
-    assert x[0] == pytest.approx(1.0) and x[-1] == pytest.approx(-1.0) and p[-1] == pytest.approx(1.0)
+    assert (
+        x[0] == pytest.approx(1.0) and x[-1] == pytest.approx(-1.0) and p[-1] == pytest.approx(1.0)
+    )
     np.testing.assert_array_equal(br.stable, x > 0)
     ev = np.sort(br.eigenvalues.real, axis=1)
-    np.testing.assert_allclose(ev, np.sort(np.stack([-2 * x, -np.ones_like(x)], 1), axis=1),
-                               atol=1e-9)
+    np.testing.assert_allclose(
+        ev, np.sort(np.stack([-2 * x, -np.ones_like(x)], 1), axis=1), atol=1e-9
+    )
     assert [b.kind for b in br.points] == ["fold"]
     fold = br.points[0]
     assert abs(fold.p) < 1e-8 and abs(float(fold.y["disc"])) < 1e-6
@@ -94,13 +97,16 @@ def test_nonlinear_branch_against_its_closed_form():
     np.testing.assert_allclose(np.asarray(br.y["disc"]), x, atol=1e-10)
     np.testing.assert_allclose(np.asarray(br.y["gen"]), np.log1p(x**2), atol=1e-10)
     ev = np.sort(br.eigenvalues.real, axis=1)
-    np.testing.assert_allclose(ev, np.sort(np.stack([-np.cosh(x), -(1 + x**2)], 1), axis=1),
-                               rtol=1e-9)
+    np.testing.assert_allclose(
+        ev, np.sort(np.stack([-np.cosh(x), -(1 + x**2)], 1), axis=1), rtol=1e-9
+    )
     assert np.all(br.stable) and br.points == []
     # the pseudo-arclength steps are projections of the chords on the tangent: a little
     # shorter than the chords on a curved branch
-    chord = np.linalg.norm(np.diff(np.stack(
-        [np.asarray(br.y["disc"]), np.asarray(br.y["gen"]), br.p], 1), axis=0), axis=1)
+    chord = np.linalg.norm(
+        np.diff(np.stack([np.asarray(br.y["disc"]), np.asarray(br.y["gen"]), br.p], 1), axis=0),
+        axis=1,
+    )
     assert np.all(np.diff(br.s) <= chord * (1 + 1e-9)) and np.all(chord <= 1.05 * np.diff(br.s))
 
 
@@ -111,16 +117,18 @@ def test_lq_wgan_gradient_penalty_branch_matches_closed_form():
     −8ησ², det 4σ², so λ = −4ησ² ± 2σ√(4η²σ² − 1). The equilibrium does not move with η."""
     sigma = 1.3
     s = gdgan.systems.get("lq", sigma=sigma, loss="wgan")
-    br = gdgan.continuation(lambda eta: s.field(gdgan.GradientPenalty(eta)), s.equilibrium,
-                            0.0, 1.2)
+    br = gdgan.continuation(
+        lambda eta: s.field(gdgan.GradientPenalty(eta)), s.equilibrium, 0.0, 1.2
+    )
     assert br.status == "reached_stop" and len(br.p) >= 5
     np.testing.assert_allclose(np.asarray(br.y["gen"]["a"]), sigma, atol=1e-12)
     np.testing.assert_allclose(np.asarray(br.y["disc"]["w"]), 0.0, atol=1e-12)
     eta = br.p
     root = 2 * sigma * np.sqrt((4 * eta**2 * sigma**2 - 1).astype(complex))
     expected = np.stack([-4 * eta * sigma**2 + root, -4 * eta * sigma**2 - root], 1)
-    np.testing.assert_allclose(np.sort_complex(br.eigenvalues), np.sort_complex(expected),
-                               atol=1e-10)
+    np.testing.assert_allclose(
+        np.sort_complex(br.eigenvalues), np.sort_complex(expected), atol=1e-10
+    )
     assert not br.stable[0] and np.all(br.stable[1:])  # marginal at η = 0 only
     assert br.points == []  # the boundary η = 0 is the start: no crossing inside
 
@@ -136,8 +144,10 @@ def test_matrix_free_mode_tracks_the_rightmost_pair():
         def field(t, y, args):
             (x, z), (u, v) = y["disc"], y["gen"]
             r2 = x * x + z * z
-            return {"disc": jnp.stack([p * x - omega * z - r2 * x, omega * x + p * z - r2 * z]),
-                    "gen": jnp.stack([-3 * u + p * v, -u - 2 * v])}
+            return {
+                "disc": jnp.stack([p * x - omega * z - r2 * x, omega * x + p * z - r2 * z]),
+                "gen": jnp.stack([-3 * u + p * v, -u - 2 * v]),
+            }
 
         return field
 
@@ -178,8 +188,9 @@ def test_simultaneous_sgd_loses_stability_at_max_stable_step(eta, kind):
     # multipliers are those of I + αJ; stable exactly below the crossing
     lam_all = np.asarray(gdgan.stability(field, y_star).eigenvalues)
     mus = 1 + br.p[:, None] * lam_all[None, :]
-    np.testing.assert_allclose(np.sort(np.abs(br.eigenvalues), 1), np.sort(np.abs(mus), 1),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        np.sort(np.abs(br.eigenvalues), 1), np.sort(np.abs(mus), 1), atol=1e-12
+    )
     np.testing.assert_array_equal(br.stable, br.p < a_star)
 
 
@@ -189,35 +200,43 @@ def test_dirac_wgan_closed_form_crossings():
     with angle arg(i) = π/2. Alternating SGD: [[1, −α], [α, 1 − α²]], det 1, trace 2 − α²:
     on the unit circle for α < 2, a flip at α = 2 (trace −2)."""
     s = gdgan.systems.get("dirac", loss="wgan")
-    eg = gdgan.continuation_discrete(s.field(), s.equilibrium, 0.1, 1.5, method="extragradient",
-                                     n_points=8)
+    eg = gdgan.continuation_discrete(
+        s.field(), s.equilibrium, 0.1, 1.5, method="extragradient", n_points=8
+    )
     assert [b.kind for b in eg.points] == ["neimark_sacker"]
     assert eg.points[0].p == pytest.approx(1.0, abs=1e-8)
     assert eg.points[0].frequency == pytest.approx(np.pi / 2, abs=1e-6)
-    alt = gdgan.continuation_discrete(s.field(), s.equilibrium, 0.1, 2.5, order="alternating",
-                                      n_points=8)
+    alt = gdgan.continuation_discrete(
+        s.field(), s.equilibrium, 0.1, 2.5, order="alternating", n_points=8
+    )
     assert [b.kind for b in alt.points] == ["flip"]
     assert alt.points[0].p == pytest.approx(2.0, abs=1e-8)
     assert not np.any(alt.stable)  # marginal (ρ = 1) before, unstable after
 
 
-@pytest.mark.parametrize("method, order", [("optimistic", "simultaneous"),
-                                           ("gd", "alternating"),
-                                           ("extragradient", "alternating")])
+@pytest.mark.parametrize(
+    "method, order",
+    [("optimistic", "simultaneous"), ("gd", "alternating"), ("extragradient", "alternating")],
+)
 def test_discrete_crossing_against_spectral_radius(method, order):
     """Where no closed form is at hand, the located step must be where
     `discrete_stability`'s spectral radius crosses 1: ρ < 1 just below, ρ > 1 just above."""
     field, y_star = lq_gp(0.25, 1.5)
-    br = gdgan.continuation_discrete(field, y_star, 0.01, 1.0, method=method, order=order,
-                                     n_points=12)
+    br = gdgan.continuation_discrete(
+        field, y_star, 0.01, 1.0, method=method, order=order, n_points=12
+    )
     assert br.points, "a crossing must exist in (0.01, 1)"
     a = br.points[0].p
-    opt = {"gd": optax.sgd, "optimistic": optax.optimistic_gradient_descent,
-           "extragradient": gdgan.extragradient}[method]
+    opt = {
+        "gd": optax.sgd,
+        "optimistic": optax.optimistic_gradient_descent,
+        "extragradient": gdgan.extragradient,
+    }[method]
 
     def rho(alpha):
-        return float(gdgan.discrete_stability(field, y_star, opt(alpha), order=order)
-                     .spectral_radius)
+        return float(
+            gdgan.discrete_stability(field, y_star, opt(alpha), order=order).spectral_radius
+        )
 
     assert rho(a * (1 - 1e-6)) < 1 < rho(a * (1 + 1e-6))
     assert np.all(br.stable[br.p < a]) and not np.any(br.stable[br.p > a])
@@ -251,8 +270,7 @@ def test_bad_input_errors():
 
 def test_max_points_stops_early():
     """A branch cut short says so."""
-    br = gdgan.continuation(curved_of, state(0.0, 0.0), -2.0, 3.0, ds=0.1, ds_max=0.1,
-                            max_points=3)
+    br = gdgan.continuation(curved_of, state(0.0, 0.0), -2.0, 3.0, ds=0.1, ds_max=0.1, max_points=3)
     assert br.status == "max_points" and len(br.p) == 3 and br.p[-1] < 3.0
     assert "max_points" in br.message
     assert jax.tree_util.tree_structure(br.y) == jax.tree_util.tree_structure(state(0.0, 0.0))

@@ -68,6 +68,7 @@ def test_metrics_thresholds_and_non_finite_images():
     assert digit_metrics(np.full((4, 64), np.inf)) == {
         "coverage": 0,
         "mean_confidence": 0.0,
+        "confident_fraction": 0.0,
         "class_histogram": [0.0] * 10,
     }
 
@@ -108,7 +109,9 @@ def test_pipeline_tiny(tmp_path):
     """Train, measure and plot in a tiny configuration (GAN with and without the penalty:
     one compilation)."""
     methods = [m for m in rd.digits_methods() if m[1] == "gan"]
-    numbers, snaps = rd.run_digits(TINY, methods=methods, system_params=dict(width=4, latent_dim=2))
+    numbers, snaps = rd.run_digits(
+        {**TINY, "seeds": 2}, methods=methods, system_params=dict(width=4, latent_dim=2)
+    )
     assert set(numbers["methods"]) == {"GAN (η = 0)", "GAN + penalty (η = 0.5)"}
     for m in numbers["methods"].values():
         assert m["iterations"] == [0, 2, 4]
@@ -118,8 +121,13 @@ def test_pipeline_tiny(tmp_path):
         ev = np.array(m["rightmost_eigenvalues"][0])
         assert ev.shape == (2, 2) and np.all(np.isfinite(ev))
         assert m["max_real"] == [ev[0, 0]]
-    assert numbers["coverage_uniform_noise"] == 10
+    # confident coverage separates noise (0 digits) from real held-out digits (all 10)
+    assert numbers["coverage_uniform_noise"] <= rd.NOISE_COVERAGE_MAX
+    assert numbers["coverage_real_held_out"] == 10
     assert 0.5 < numbers["confidence_uniform_noise"] < numbers["confidence_real_held_out"]
+    assert numbers["seeds"] == 2 and all(
+        len(m["coverage_late_seeds"]) == 2 for m in numbers["methods"].values()
+    )
     assert len(snaps["GAN (η = 0)"][1]) == 3 and snaps["GAN (η = 0)"][1][0].shape == (64, 64)
     figs = rd._figures(numbers, snaps, tmp_path)
     assert all((tmp_path / f).stat().st_size > 5_000 for f in figs)
@@ -131,17 +139,21 @@ def good_numbers():
         return {
             "loss": loss,
             "eta": eta,
+            "clip": None,
             "coverage_late_mean": coverage,
             "confidence_late_mean": confidence,
         }
 
     return {
         "confidence_uniform_noise": 0.6,
+        "confidence_real_held_out": 0.94,
+        "coverage_uniform_noise": 0,
+        "seeds": 5,
         "methods": {
-            "GAN (η = 0)": run("gan", 0.0, 3.0, 0.66),
-            "GAN + penalty (η = 0.5)": run("gan", 0.5, 10.0, 0.76),
-            "WGAN (η = 0)": run("wgan", 0.0, 2.0, 0.78),
-            "WGAN + penalty (η = 0.5)": run("wgan", 0.5, 9.3, 0.76),
+            "GAN (η = 0)": run("gan", 0.0, 3.0, 0.8),
+            "GAN + penalty (η = 0.5)": run("gan", 0.5, 10.0, 0.82),
+            "WGAN (η = 0)": run("wgan", 0.0, 2.0, 0.8),
+            "WGAN + penalty (η = 0.5)": run("wgan", 0.5, 9.3, 0.8),
         },
     }
 
@@ -153,7 +165,8 @@ def good_numbers():
         ("WGAN + penalty (η = 0.5)", {"coverage_late_mean": 2.0}, "WGAN covers 2.0 digits"),
         ("WGAN + penalty (η = 0.5)", {"coverage_late_mean": 7.0}, "≥ 8"),
         ("WGAN (η = 0)", {"coverage_late_mean": 9.3}, "more than without"),
-        ("GAN + penalty (η = 0.5)", {"confidence_late_mean": 0.55}, "no better than on uniform"),
+        ("GAN + penalty (η = 0.5)", {"confidence_late_mean": 0.55}, "not above the midpoint"),
+        ("GAN + penalty (η = 0.5)", {"confidence_late_mean": 0.7}, "loses sample quality"),
     ],
 )
 def test_verdict_both_ways(label, change, message):
@@ -163,3 +176,19 @@ def test_verdict_both_ways(label, change, message):
     numbers["methods"][label].update(change)
     ok, reason = rd.verdict_digits(numbers)
     assert not ok and message in reason
+
+
+def test_confident_coverage_counts_only_confident_images():
+    """With `min_confidence`, a class is covered only by images classified with at least
+    that probability: real digits keep all 10 classes at 0.99, uniform noise (on which the
+    classifier is overconfident at 0.9) covers none, and `confident_fraction` is the share
+    of images above the threshold."""
+    clf = digit_classifier()
+    noise = np.random.default_rng(3).uniform(-1.0, 1.0, (1000, 64))
+    proba = clf.predict_proba(noise).max(axis=1)
+    m = digit_metrics(noise, clf, min_confidence=0.99)
+    assert m["coverage"] == 0 and m["confident_fraction"] == pytest.approx(np.mean(proba >= 0.99))
+    assert digit_metrics(load_digits(), clf, min_confidence=0.99)["coverage"] == 10
+    assert digit_metrics(noise, clf)["coverage"] == 10
+    with pytest.raises(ValueError, match="min_confidence"):
+        digit_metrics(noise, clf, min_confidence=1.5)

@@ -36,8 +36,9 @@ def test_bifurcation_diagram(tmp_path):
     fig.savefig(tmp_path / "branch.png")
     assert (tmp_path / "branch.png").stat().st_size > 10_000
     s = gdgan.systems.get("dirac", loss="wgan")
-    disc = gdgan.continuation_discrete(s.field(), s.equilibrium, 0.1, 1.5,
-                                       method="extragradient", n_points=6)
+    disc = gdgan.continuation_discrete(
+        s.field(), s.equilibrium, 0.1, 1.5, method="extragradient", n_points=6
+    )
     fig = gdgan.plot.bifurcation_diagram(disc)
     assert len(fig.axes) == 1 and "spectral radius" in fig.axes[0].get_ylabel()
     with pytest.raises(TypeError, match="branch: expected a gdgan.Branch"):

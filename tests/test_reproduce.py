@@ -46,36 +46,6 @@ def test_stability_table_verdict_both_ways(tmp_path):
     assert "| lq | gan | 0 | stable |" in sec.table
 
 
-def good_flow_numbers():
-    return {
-        "wgan_outcome": "cycling",
-        "wgan_conserved_drift": 1e-9,
-        "gan_outcome": "converged",
-        "penalty_outcomes": {"0.1": "converged", "0.5": "converged"},
-        "eigenvalue_error_vs_closed_form": 1e-12,
-        "all_eta_positive_stable": True,
-        "euler_distance_start": 0.5,
-        "euler_distance_end": 2.0,
-    }
-
-
-@pytest.mark.parametrize(
-    "change",
-    [
-        {"wgan_outcome": "converged"},
-        {"wgan_conserved_drift": 1e-3},
-        {"penalty_outcomes": {"0.1": "diverged", "0.5": "converged"}},
-        {"euler_distance_end": 0.1},
-        {"all_eta_positive_stable": False},
-        {"eigenvalue_error_vs_closed_form": 1e-2},
-    ],
-)
-def test_flow_verdict_detects_failures(change):
-    assert nk.verdict_flow(good_flow_numbers())[0]
-    ok, reason = nk.verdict_flow({**good_flow_numbers(), **change})
-    assert not ok and reason
-
-
 def test_nk_lq_quick_reproduces(tmp_path):
     """The LQ claims end to end: cycling WGAN with conserved H, converging GAN and
     penalised WGAN, eigenvalues equal to the closed form, Euler steps spiralling out."""
@@ -124,16 +94,25 @@ def test_report_and_cli_json(tmp_path):
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
 
 
+def _fakes():
+    """(Re-)register the fake sections (fake-a, fake-b, fake-fail); tests pop them after."""
+    import importlib
+
+    import fake_reproductions
+
+    return importlib.reload(fake_reproductions)
+
+
 def test_parallel_sections_and_resume(tmp_path):
     """`jobs=2` runs sections in separate processes (different pids) and keeps the order;
     each section is saved as it finishes and `resume=True` reuses it (same pid, no rerun)
     only when `quick` matches."""
-    import fake_reproductions  # noqa: F401  (registers fake-a, fake-b)
-
+    _fakes()
     try:
         _parallel_and_resume(tmp_path)
     finally:
-        REPRODUCTIONS.pop("fake-a"), REPRODUCTIONS.pop("fake-b")
+        for name in ("fake-a", "fake-b", "fake-fail"):
+            REPRODUCTIONS.pop(name, None)
 
 
 def _parallel_and_resume(tmp_path):
@@ -151,3 +130,52 @@ def _parallel_and_resume(tmp_path):
     assert fresh[0].numbers["pid"] == os.getpid() and not fresh[0].reproduced
     with pytest.raises(ValueError, match="jobs: expected a positive integer"):
         reproduce("fake-a", out=tmp_path, jobs=0)
+
+
+def test_resume_recomputes_other_code_version_or_configuration(tmp_path, monkeypatch):
+    """A saved section is reused only under the same fingerprint: a different
+    `gdgan.__version__`, module source or configuration (the module's upper-case
+    constants) makes `resume=True` recompute it (the section writes a fresh file)."""
+    import json
+
+    from gdgan._reproduce import fingerprint
+
+    fake_reproductions = _fakes()
+    try:
+        reproduce("fake-a", out=tmp_path, quick=True)
+        path = tmp_path / "sections" / "fake-a.json"
+        txt = tmp_path / "fake-a.txt"
+
+        def rerun():
+            txt.unlink(missing_ok=True)
+            reproduce("fake-a", out=tmp_path, quick=True, resume=True)
+            return txt.exists()
+
+        assert not rerun()  # same fingerprint: reused, nothing recomputed
+        saved = json.loads(path.read_text())
+        assert saved["fingerprint"] == fingerprint("fake-a", True)
+        for key, value in (("version", "0.0.0-old"), ("source_sha256", "0" * 64)):
+            path.write_text(
+                json.dumps({**saved, "fingerprint": {**saved["fingerprint"], key: value}})
+            )
+            assert rerun(), key
+        monkeypatch.setitem(fake_reproductions.FAKE_CONFIG, "threshold", 2.0)
+        assert rerun()  # the configuration changed since it was saved
+        assert not rerun()
+    finally:
+        for name in ("fake-a", "fake-b", "fake-fail"):
+            REPRODUCTIONS.pop(name, None)
+
+
+def test_failing_section_reports_not_reproduced(tmp_path):
+    """`fake-fail`'s numbers contradict its claim: `reproduce` returns it with
+    `reproduced=False` (the CLI turns that into exit status 1) and the report says so."""
+    fake_reproductions = _fakes()
+    try:
+        (sec,) = reproduce("fake-fail", out=tmp_path)
+        assert not sec.reproduced and "threshold" in sec.reason
+        assert "**Verdict: not reproduced**" in (tmp_path / "report.md").read_text()
+        assert fake_reproductions.verdict_fake({"value": 1.0})[0]
+    finally:
+        for name in ("fake-a", "fake-b", "fake-fail"):
+            REPRODUCTIONS.pop(name, None)

@@ -78,11 +78,13 @@ def cmd_spectrum(args):
         "converged": True,
         "n_matvecs": None,
     }
-    _print(args, out, f"at the {_where(where)}")
+    _print(args, out, f"at the {_where(where, sys_)}")
 
 
-def _where(where):
-    return "equilibrium" if where == "equilibrium" else "initial state (no known equilibrium)"
+def _where(where, sys_):
+    if where == "equilibrium":
+        return "equilibrium"
+    return "initial state" + (" (no known equilibrium)" if sys_.equilibrium is None else "")
 
 
 def _print(args, out, head):
@@ -136,7 +138,7 @@ def _spectrum_matrix_free(args, sys_, y, where):
         "converged": bool(res.all_converged),
         "n_matvecs": int(res.n_matvecs),
     }
-    _print(args, out, f"at the {_where(where)} (matrix-free, {res.n_matvecs} JVPs)")
+    _print(args, out, f"at the {_where(where, sys_)} (matrix-free, {res.n_matvecs} JVPs)")
 
 
 def stability_table(etas=(0.0, 0.5), losses=("gan", "wgan", "nsgan")):

@@ -2,7 +2,7 @@
 
 One convention everywhere: every value a flag takes is checked here (type, range,
 finiteness) and a bad one is one line, `--flag: expected …, got …`; flags that do not apply
-to the chosen mode are errors (`not_with`, `only_with`); every flag has help text and its
+to the chosen mode are errors (`only_with`); every flag has help text and its
 default is shown (`Formatter`).
 """
 
@@ -21,7 +21,7 @@ from .._checks import GdganError, MissingExtraError
 #: What `--progress` defaults to, said once for every command that has a bar.
 PROGRESS_HELP = "progress bar on stderr (default: on when stderr is a terminal)"
 #: Packages behind the optional extras (`pip install 'gdgan[EXTRA]'`).
-EXTRAS = {"matplotlib": "plot", "sklearn": "repro"}
+EXTRAS = {"matplotlib": "plot", "sklearn": "repro", "xarray": "export", "pandas": "export"}
 
 
 class CLIError(GdganError, ValueError):
@@ -104,7 +104,11 @@ def number(flag, kind=float, low=None, low_open=False, high=None, high_open=Fals
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{flag}: expected {expected}, got {text!r}") from None
-        ok = math.isfinite(value)
+        if kind is int and high is None and abs(value) >= 2**31:
+            raise argparse.ArgumentTypeError(  # counts and sizes feed int32 JAX arrays
+                f"{flag}: expected {expected} below 2**31, got {text!r}"
+            )
+        ok = kind is int or math.isfinite(value)
         ok = ok and (low is None or (value > low if low_open else value >= low))
         ok = ok and (high is None or (value < high if high_open else value <= high))
         if not ok:

@@ -12,17 +12,20 @@ from ._common import (
     CLIError,
     add_json,
     build_system,
+    default,
     emit,
     num,
     number,
     parse_params,
     parse_value,
     positive,
+    only_with,
     positive_int,
     require_extra,
 )
 
 STEP_NAMES = ("lr", "alpha")  # a range on one of these continues the update map in the step
+MAX_DENSE = 2000  # larger systems need --matrix-free
 
 
 def _add_system(sp):
@@ -100,7 +103,8 @@ def _stable_intervals(br):
 
 def cmd_continue(args):
     from .. import systems
-    from .._continuation import continuation, continuation_discrete
+    from .._continuation import AffineFamily, continuation, continuation_discrete
+    from .._regularizers import GradientPenalty
 
     key, a, b, fixed = _split_params(args.param)
     if args.out is not None:
@@ -133,8 +137,7 @@ def cmd_continue(args):
                     f"got --eta {args.eta:g} with --param eta={a:g}:{b:g}"
                 )
 
-            def field_of(p):
-                return _penalised(base, p)
+            field_of = AffineFamily(base.field(), base.field(GradientPenalty(1.0)))
 
             y0 = base.equilibrium if base.equilibrium is not None else base.init
         elif key in allowed and key != "loss":
@@ -147,11 +150,23 @@ def cmd_continue(args):
         else:
             choices = ["eta", *STEP_NAMES, *[k for k in allowed if k != "loss"]]
             raise CLIError(f"--param: expected a range on one of {choices}, got {key!r}")
-        if args.method is not None or args.order is not None:
+        if base.n > MAX_DENSE and not args.matrix_free:
             raise CLIError(
-                f"--method: expected only with --param {STEP_NAMES[0]}=A:B, got it with {key}"
+                f"--matrix-free: expected it for n > {MAX_DENSE} (a dense Jacobian per "
+                f"point), got {name} with n = {base.n}"
             )
-        br = continuation(field_of, y0, a, b, max_points=args.max_points, ds=args.ds)
+        if args.matrix_free and args.k > base.n:
+            raise CLIError(f"--k: expected an integer in [1, n = {base.n}], got {args.k}")
+        br = continuation(
+            field_of,
+            y0,
+            a,
+            b,
+            max_points=args.max_points,
+            ds=args.ds,
+            matrix_free=args.matrix_free,
+            k=args.k,
+        )
         time_kind = "continuous"
     figure = None
     if args.out is not None:
@@ -304,14 +319,25 @@ def register(sub):
     sp.add_argument(
         "--max-points",
         type=positive_int("--max-points"),
-        default=200,
-        help="most points on the branch",
+        default=None,
+        help="most points on the branch (default: 200; not with lr=A:B)",
     )
     sp.add_argument(
         "--ds",
         type=positive("--ds"),
         default=None,
-        help="initial arclength step (default: |B - A|/50)",
+        help="initial arclength step (default: |B - A|/50; not with lr=A:B)",
+    )
+    sp.add_argument(
+        "--matrix-free",
+        action="store_true",
+        help=f"track only the --k rightmost eigenvalues (JVPs, GMRES); needed for n > {MAX_DENSE}",
+    )
+    sp.add_argument(
+        "--k",
+        type=positive_int("--k"),
+        default=None,
+        help="eigenvalues tracked with --matrix-free (default: 6)",
     )
     sp.add_argument(
         "--method",
@@ -328,8 +354,8 @@ def register(sub):
     sp.add_argument(
         "--n-points",
         type=number("--n-points", int, 2),
-        default=64,
-        help="step sizes on the grid for --param lr=A:B",
+        default=None,
+        help="step sizes on the grid for --param lr=A:B (default: 64)",
     )
     sp.set_defaults(func=_continue_defaults)
 
@@ -371,7 +397,15 @@ def _continue_defaults(args):
     if args.param is None:
         raise CLIError("--param: expected one range K=A:B (e.g. eta=0:2), got none")
     key = next((i.partition("=")[0] for i in args.param if ":" in i.partition("=")[2]), None)
-    if key in STEP_NAMES:
-        args.method = args.method or "gd"
-        args.order = args.order or "simultaneous"
+    step = key in STEP_NAMES
+    for flag in ("--method", "--order", "--n-points"):
+        only_with(args, flag, step, "with --param lr=A:B", f"with --param {key}=A:B")
+    for flag in ("--max-points", "--ds", "--matrix-free"):
+        only_with(args, flag, not step, "without --param lr=A:B", f"with --param {key}=A:B")
+    only_with(args, "--k", args.matrix_free, "with --matrix-free", "without --matrix-free")
+    default(args, "method", "gd")
+    default(args, "order", "simultaneous")
+    default(args, "n_points", 64)
+    default(args, "max_points", 200)
+    default(args, "k", 6)
     cmd_continue(args)

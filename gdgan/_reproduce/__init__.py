@@ -15,7 +15,15 @@ from ._section import REPRODUCTIONS, WEIGHTS, Section
 
 #: The study modules; each registers its sections on import.
 MODULES = (
-    "nk", "ring", "digits", "li_madry", "roa", "stochastic", "drift", "bifurcations", "cycles",
+    "nk",
+    "ring",
+    "digits",
+    "li_madry",
+    "roa",
+    "stochastic",
+    "drift",
+    "bifurcations",
+    "cycles",
 )
 
 

@@ -45,15 +45,22 @@ FAMILIES = {
 ETA_RANGE = (-1.0, 1.0)
 ETA_STEP = 0.25  # the penalty at which the step size is continued
 ALPHA_RANGE = (0.005, 4.0)
-RULES = (("gd", "simultaneous"), ("gd", "alternating"), ("optimistic", "simultaneous"),
-         ("extragradient", "simultaneous"))
+RULES = (
+    ("gd", "simultaneous"),
+    ("gd", "alternating"),
+    ("optimistic", "simultaneous"),
+    ("extragradient", "simultaneous"),
+)
 QUICK = dict(step_systems=("lq-wgan", "dirac-gan"), n_points=32)
 FULL = dict(step_systems=tuple(FAMILIES), n_points=96)
 LOCATE_TOL = 1e-6  # |η found − η_H|, |ω found − ω_H|, |α* − max_stable_step| (loose vs 1e-10)
 BRACKET = 1e-6  # ρ(α*(1 − BRACKET)) < 1 < ρ(α*(1 + BRACKET))
 
-OPTIMIZERS = {"gd": "sgd", "optimistic": "optimistic_gradient_descent",
-              "extragradient": "extragradient"}
+OPTIMIZERS = {
+    "gd": "sgd",
+    "optimistic": "optimistic_gradient_descent",
+    "extragradient": "extragradient",
+}
 
 
 def _family(name, params):
@@ -66,7 +73,9 @@ def _optimizer(method, lr):
 
     from .._train import extragradient
 
-    return extragradient(lr) if method == "extragradient" else getattr(optax, OPTIMIZERS[method])(lr)
+    return (
+        extragradient(lr) if method == "extragradient" else getattr(optax, OPTIMIZERS[method])(lr)
+    )
 
 
 def run_bifurcations(cfg):
@@ -80,42 +89,66 @@ def run_bifurcations(cfg):
         branches[(label, "eta")] = br
         p = br.p
         away = np.abs(p - eta_h) > 1e-9
-        eta_rows.append({
-            "system": label,
-            "status": br.status,
-            "points": [{"kind": b.kind, "eta": b.p, "frequency": b.frequency} for b in br.points],
-            "expected_eta": eta_h,
-            "expected_frequency": omega_h,
-            "stable_above_only": bool(np.all(br.stable[away] == (p[away] > eta_h))),
-            "n_points": int(len(p)),
-        })
+        eta_rows.append(
+            {
+                "system": label,
+                "status": br.status,
+                "points": [
+                    {"kind": b.kind, "eta": b.p, "frequency": b.frequency} for b in br.points
+                ],
+                "expected_eta": eta_h,
+                "expected_frequency": omega_h,
+                "stable_above_only": bool(np.all(br.stable[away] == (p[away] > eta_h))),
+                "n_points": int(len(p)),
+            }
+        )
         if label not in cfg["step_systems"]:
             continue
         f = fam(ETA_STEP)
         mss = float(stability(f, s.equilibrium).max_stable_step)
         for method, order in RULES:
-            bd = continuation_discrete(f, s.equilibrium, *ALPHA_RANGE, method=method,
-                                       order=order, n_points=cfg["n_points"])
+            bd = continuation_discrete(
+                f, s.equilibrium, *ALPHA_RANGE, method=method, order=order, n_points=cfg["n_points"]
+            )
             branches[(label, method, order)] = bd
-            row = {"system": label, "method": method, "order": order, "eta": ETA_STEP,
-                   "stable_at_start": bool(bd.stable[0]),
-                   "points": [{"kind": b.kind, "alpha": b.p, "frequency": b.frequency}
-                              for b in bd.points]}
+            row = {
+                "system": label,
+                "method": method,
+                "order": order,
+                "eta": ETA_STEP,
+                "stable_at_start": bool(bd.stable[0]),
+                "points": [
+                    {"kind": b.kind, "alpha": b.p, "frequency": b.frequency} for b in bd.points
+                ],
+            }
             if bd.points:
                 a = bd.points[0].p
 
                 def rho(x, method=method, order=order):
-                    return float(discrete_stability(f, s.equilibrium, _optimizer(method, x),
-                                                    order=order).spectral_radius)
+                    return float(
+                        discrete_stability(
+                            f, s.equilibrium, _optimizer(method, x), order=order
+                        ).spectral_radius
+                    )
 
-                row.update(first_alpha=a, first_kind=bd.points[0].kind,
-                           rho_below=rho(a * (1 - BRACKET)), rho_above=rho(a * (1 + BRACKET)))
+                row.update(
+                    first_alpha=a,
+                    first_kind=bd.points[0].kind,
+                    rho_below=rho(a * (1 - BRACKET)),
+                    rho_above=rho(a * (1 + BRACKET)),
+                )
             if (method, order) == ("gd", "simultaneous"):
                 row["max_stable_step"] = mss
             step_rows.append(row)
-    numbers = {"eta_rows": eta_rows, "step_rows": step_rows, "sigma": SIGMA,
-               "eta_range": list(ETA_RANGE), "alpha_range": list(ALPHA_RANGE),
-               "eta_step": ETA_STEP, "n_points": cfg["n_points"]}
+    numbers = {
+        "eta_rows": eta_rows,
+        "step_rows": step_rows,
+        "sigma": SIGMA,
+        "eta_range": list(ETA_RANGE),
+        "alpha_range": list(ALPHA_RANGE),
+        "eta_step": ETA_STEP,
+        "n_points": cfg["n_points"],
+    }
     return numbers, branches
 
 
@@ -133,15 +166,19 @@ def verdict_bifurcations(numbers):
     for r in eta_rows:
         pts = r["points"]
         if len(pts) != 1 or pts[0]["kind"] != "hopf":
-            bad.append(f"{r['system']}: expected one Hopf point, got "
-                       f"{[p['kind'] for p in pts] or 'none'}")
+            bad.append(
+                f"{r['system']}: expected one Hopf point, got {[p['kind'] for p in pts] or 'none'}"
+            )
             continue
         if abs(pts[0]["eta"] - r["expected_eta"]) > LOCATE_TOL:
-            bad.append(f"{r['system']}: Hopf at η = {pts[0]['eta']:.8g}, expected "
-                       f"{r['expected_eta']:g}")
+            bad.append(
+                f"{r['system']}: Hopf at η = {pts[0]['eta']:.8g}, expected {r['expected_eta']:g}"
+            )
         if abs(pts[0]["frequency"] - r["expected_frequency"]) > LOCATE_TOL:
-            bad.append(f"{r['system']}: frequency {pts[0]['frequency']:.8g}, expected "
-                       f"{r['expected_frequency']:g}")
+            bad.append(
+                f"{r['system']}: frequency {pts[0]['frequency']:.8g}, expected "
+                f"{r['expected_frequency']:g}"
+            )
         if not r["stable_above_only"]:
             bad.append(f"{r['system']}: stability does not switch at the Hopf point")
     for r in step_rows:
@@ -152,33 +189,49 @@ def verdict_bifurcations(numbers):
             bad.append(f"{tag}: no stability boundary in α ∈ {numbers.get('alpha_range')}")
             continue
         if not r["rho_below"] < 1 < r["rho_above"]:
-            bad.append(f"{tag}: ρ = {r['rho_below']:.9g}, {r['rho_above']:.9g} around "
-                       f"α* = {r['first_alpha']:.6g}, expected < 1 < ")
+            bad.append(
+                f"{tag}: ρ = {r['rho_below']:.9g}, {r['rho_above']:.9g} around "
+                f"α* = {r['first_alpha']:.6g}, expected < 1 < "
+            )
         if "max_stable_step" in r and abs(r["first_alpha"] - r["max_stable_step"]) > LOCATE_TOL:
-            bad.append(f"{tag}: α* = {r['first_alpha']:.9g} but max_stable_step = "
-                       f"{r['max_stable_step']:.9g}")
+            bad.append(
+                f"{tag}: α* = {r['first_alpha']:.9g} but max_stable_step = "
+                f"{r['max_stable_step']:.9g}"
+            )
     if bad:
         return False, "; ".join(bad[:3])
     hopf = ", ".join(f"{r['system']} η_H = {r['points'][0]['eta']:.3g}" for r in eta_rows)
-    steps = ", ".join(f"{r['system']} {r['method']}/{r['order'][:3]} {r['first_kind']} at "
-                      f"α = {r['first_alpha']:.4g}" for r in step_rows)
+    steps = ", ".join(
+        f"{r['system']} {r['method']}/{r['order'][:3]} {r['first_kind']} at "
+        f"α = {r['first_alpha']:.4g}"
+        for r in step_rows
+    )
     return True, f"Hopf points at the closed forms ({hopf}); step-size boundaries: {steps}"
 
 
 def _table(numbers):
-    lines = ["| system | parameter | rule | bifurcation | at | frequency | expected |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| system | parameter | rule | bifurcation | at | frequency | expected |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in numbers["eta_rows"]:
         for p in r["points"] or [{"kind": "none", "eta": float("nan"), "frequency": 0.0}]:
-            lines.append(f"| {r['system']} | η | flow | {p['kind']} | {p['eta']:.8g} | "
-                         f"{p['frequency']:.6g} | η_H = {r['expected_eta']:g}, ω_H = "
-                         f"{r['expected_frequency']:g} |")
+            lines.append(
+                f"| {r['system']} | η | flow | {p['kind']} | {p['eta']:.8g} | "
+                f"{p['frequency']:.6g} | η_H = {r['expected_eta']:g}, ω_H = "
+                f"{r['expected_frequency']:g} |"
+            )
     for r in numbers["step_rows"]:
-        exp = (f"max_stable_step = {r['max_stable_step']:.8g}" if "max_stable_step" in r
-               else f"ρ: {r.get('rho_below', float('nan')):.9f} → {r.get('rho_above', float('nan')):.9f}")
+        exp = (
+            f"max_stable_step = {r['max_stable_step']:.8g}"
+            if "max_stable_step" in r
+            else f"ρ: {r.get('rho_below', float('nan')):.9f} → {r.get('rho_above', float('nan')):.9f}"
+        )
         for p in r["points"][:2] or [{"kind": "none", "alpha": float("nan"), "frequency": 0.0}]:
-            lines.append(f"| {r['system']} (η = {r['eta']:g}) | α | {r['method']}/{r['order']} | "
-                         f"{p['kind']} | {p['alpha']:.8g} | {p['frequency']:.4g} | {exp} |")
+            lines.append(
+                f"| {r['system']} (η = {r['eta']:g}) | α | {r['method']}/{r['order']} | "
+                f"{p['kind']} | {p['alpha']:.8g} | {p['frequency']:.4g} | {exp} |"
+            )
     return "\n".join(lines)
 
 
@@ -186,8 +239,11 @@ def _figures(branches, numbers, out):
     from ..plot import bifurcation_diagram
 
     figs = []
-    fig = bifurcation_diagram(branches[("lq-gan", "eta")], parameter="η (gradient penalty)",
-                              title="LQ GAN, σ = 1: equilibrium (0, σ) in η")
+    fig = bifurcation_diagram(
+        branches[("lq-gan", "eta")],
+        parameter="η (gradient penalty)",
+        title="LQ GAN, σ = 1: equilibrium (0, σ) in η",
+    )
     figs.append(_save(fig, out, "bifurcations_lq_gan.png"))
     plt = _plt()
     labels = [label for label in FAMILIES if (label, "eta") in branches]
@@ -198,20 +254,32 @@ def _figures(branches, numbers, out):
         for b in br.points:
             axes[0].plot([b.p], [0.0], "o", color="tab:purple", ms=7)
     axes[0].axhline(0, color="k", lw=0.8, ls=":")
-    axes[0].set(xlabel="η (gradient penalty, η < 0: continued linearly)", ylabel="max Re λ",
-                title="continuous time: Hopf points (●)")
+    axes[0].set(
+        xlabel="η (gradient penalty, η < 0: continued linearly)",
+        ylabel="max Re λ",
+        title="continuous time: Hopf points (●)",
+    )
     axes[0].legend(fontsize="small")
     system = next(s for s in FAMILIES if any(k[0] == s and len(k) == 3 for k in branches))
     for (label, *rule), br in branches.items():
         if label != system or len(rule) != 2:
             continue
-        line, = axes[1].plot(br.p, br.max_real, label="/".join(rule))
+        (line,) = axes[1].plot(br.p, br.max_real, label="/".join(rule))
         for b in br.points[:1]:
-            axes[1].plot([b.p], [1.0], "D" if b.kind == "neimark_sacker" else "v",
-                         color=line.get_color(), ms=8)
+            axes[1].plot(
+                [b.p],
+                [1.0],
+                "D" if b.kind == "neimark_sacker" else "v",
+                color=line.get_color(),
+                ms=8,
+            )
     axes[1].axhline(1, color="k", lw=0.8, ls=":")
-    axes[1].set(xlabel="step size α", ylabel="spectral radius ρ", yscale="log",
-                title=f"{system}, η = {ETA_STEP:g}: first loss of stability (◆ NS, ▼ flip)")
+    axes[1].set(
+        xlabel="step size α",
+        ylabel="spectral radius ρ",
+        yscale="log",
+        title=f"{system}, η = {ETA_STEP:g}: first loss of stability (◆ NS, ▼ flip)",
+    )
     axes[1].legend(fontsize="small")
     fig.tight_layout()
     figs.append(_save(fig, out, "bifurcations.png"))
@@ -226,15 +294,19 @@ def bifurcations(out: Path, quick: bool) -> Section:
     return Section(
         name="bifurcations",
         title="Bifurcations in the gradient penalty and in the step size",
-        claim=("The penalised LQ and Dirac GANs lose stability through a Hopf point at "
-               "η_H = k/(2c²) with frequency |c| (η_H = 0 for the WGANs and the Dirac-GAN, "
-               "-3σ²/4 for the LQ GAN); every discrete rule has a largest stable step, where a "
-               "multiplier leaves the unit circle (simultaneous gd: at max_stable_step)."),
-        setup=(f"pseudo-arclength continuation of the equilibrium in η ∈ {ETA_RANGE} (the "
-               "penalty continued linearly to η < 0), σ = 1; the update maps at η = "
-               f"{ETA_STEP:g} in α ∈ {ALPHA_RANGE} ({cfg['n_points']} steps, crossings bisected "
-               f"to 1e-10) for {', '.join('/'.join(r) for r in RULES)} on "
-               f"{', '.join(cfg['step_systems'])}"),
+        claim=(
+            "The penalised LQ and Dirac GANs lose stability through a Hopf point at "
+            "η_H = k/(2c²) with frequency |c| (η_H = 0 for the WGANs and the Dirac-GAN, "
+            "-3σ²/4 for the LQ GAN); every discrete rule has a largest stable step, where a "
+            "multiplier leaves the unit circle (simultaneous gd: at max_stable_step)."
+        ),
+        setup=(
+            f"pseudo-arclength continuation of the equilibrium in η ∈ {ETA_RANGE} (the "
+            "penalty continued linearly to η < 0), σ = 1; the update maps at η = "
+            f"{ETA_STEP:g} in α ∈ {ALPHA_RANGE} ({cfg['n_points']} steps, crossings bisected "
+            f"to 1e-10) for {', '.join('/'.join(r) for r in RULES)} on "
+            f"{', '.join(cfg['step_systems'])}"
+        ),
         numbers=numbers,
         reproduced=ok,
         reason=reason,

@@ -67,8 +67,14 @@ def _li_mode(g, field):
 
 def _row(label, field, y0, cfg):
     """Transient, period guess, then shooting when the run oscillates."""
-    g = estimate_period(field, y0, cfg["window"], transient=cfg["transient"],
-                        n_save=cfg["n_save"], return_tol=RETURN_TOL)
+    g = estimate_period(
+        field,
+        y0,
+        cfg["window"],
+        transient=cfg["transient"],
+        n_save=cfg["n_save"],
+        return_tol=RETURN_TOL,
+    )
     row = {
         "system": label,
         "returns": int(g.returns),
@@ -80,8 +86,9 @@ def _row(label, field, y0, cfg):
         row["mode"] = _li_mode(g, field)
         row["oscillating"] = row["mode"] == "oscillation"
     else:
-        row["oscillating"] = bool(g.returns >= MIN_RETURNS and g.amplitude >= MIN_AMPLITUDE
-                                  and g.speed >= MIN_SPEED)
+        row["oscillating"] = bool(
+            g.returns >= MIN_RETURNS and g.amplitude >= MIN_AMPLITUDE and g.speed >= MIN_SPEED
+        )
     if not row["oscillating"]:
         return row, None
     if g.returns < 1:
@@ -143,34 +150,46 @@ def verdict_cycles(numbers):
     for label in NEUTRAL_CONTROLS:
         ctrl = [r for r in rows if r["system"] == label]
         if not ctrl or not ctrl[0].get("converged") or ctrl[0].get("isolated", True):
-            return False, (f"control {label}: expected a neutral family of orbits (two "
-                           f"multipliers at 1), got {_describe(ctrl[0]) if ctrl else 'no run'}")
+            return False, (
+                f"control {label}: expected a neutral family of orbits (two "
+                f"multipliers at 1), got {_describe(ctrl[0]) if ctrl else 'no run'}"
+            )
     li = [r for r in rows if r["system"] == "li-madry"]
     if not li:
         return False, "no Li et al. run"
     osc = [r for r in li if r["oscillating"] and r.get("result") != "equilibrium"]
     if not osc:
         modes = sorted({r.get("mode", "?") for r in li})
-        return False, (f"none of the {len(li)} continuous-time first-order runs oscillates "
-                       f"after the transient (modes: {', '.join(modes)}): no cycle to analyse")
+        return False, (
+            f"none of the {len(li)} continuous-time first-order runs oscillates "
+            f"after the transient (modes: {', '.join(modes)}): no cycle to analyse"
+        )
     failed = [r for r in osc if not r.get("converged")]
     if failed:
         never = sum(r.get("result") == "no_return" for r in failed)
-        return False, (f"{len(failed)} of {len(osc)} oscillations are not periodic orbits: "
-                       f"{never} never came back within {RETURN_TOL:g} of their end point in "
-                       f"the window, shooting failed on {len(failed) - never}")
+        return False, (
+            f"{len(failed)} of {len(osc)} oscillations are not periodic orbits: "
+            f"{never} never came back within {RETURN_TOL:g} of their end point in "
+            f"the window, shooting failed on {len(failed) - never}"
+        )
     neutral = [r for r in osc if not r["isolated"]]
     if neutral:
-        return False, (f"{len(neutral)} of {len(osc)} oscillations are periodic orbits in a "
-                       f"neutral family ({neutral[0]['n_at_one']} multipliers at 1, moduli "
-                       f"{_moduli(neutral[0])}), not isolated limit cycles")
+        return False, (
+            f"{len(neutral)} of {len(osc)} oscillations are periodic orbits in a "
+            f"neutral family ({neutral[0]['n_at_one']} multipliers at 1, moduli "
+            f"{_moduli(neutral[0])}), not isolated limit cycles"
+        )
     unstable = [r for r in osc if not r["stable"]]
     if unstable:
-        return False, (f"{len(unstable)} of {len(osc)} oscillations are isolated but "
-                       f"unstable cycles (moduli {_moduli(unstable[0])})")
-    return True, (f"all {len(osc)} oscillations are isolated attracting limit cycles "
-                  f"(periods {', '.join(format(r['period'], '.4g') for r in osc)}; moduli "
-                  f"{_moduli(osc[0])})")
+        return False, (
+            f"{len(unstable)} of {len(osc)} oscillations are isolated but "
+            f"unstable cycles (moduli {_moduli(unstable[0])})"
+        )
+    return True, (
+        f"all {len(osc)} oscillations are isolated attracting limit cycles "
+        f"(periods {', '.join(format(r['period'], '.4g') for r in osc)}; moduli "
+        f"{_moduli(osc[0])})"
+    )
 
 
 def _moduli(row):
@@ -186,8 +205,10 @@ def _describe(row):
 
 
 def _table(rows):
-    lines = ["| system | init | mode | oscillating | shooting | period | multipliers |μ| | "
-             "verdict |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| system | init | mode | oscillating | shooting | period | multipliers |μ| | verdict |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         if not r["oscillating"]:
             kind = "no sustained oscillation"
@@ -222,17 +243,21 @@ def cycles(out: Path, quick: bool) -> Section:
     return Section(
         name="cycles",
         title="Limit cycles of first-order dynamics (Li et al. 2018) and Floquet multipliers",
-        claim=("Li et al. report an 'oscillation' failure mode of first-order dynamics on their "
-               "two-Gaussian model; tested: these oscillations are isolated, attracting limit "
-               "cycles."),
-        setup=(f"continuous-time first-order flow, μ* = {MU_STAR}, {cfg['n_init']} "
-               f"initialisations (seed {SEED}: μ0 ~ U(-1, 1)², random intervals); transient "
-               f"{cfg['transient']:g}, window {cfg['window']:g}; oscillating = Li et al.'s "
-               "failure mode 'oscillation' (gdgan.li_madry.classify on the window); period "
-               f"guess from the last return within {RETURN_TOL:g} of the amplitude; "
-               "single shooting with Floquet multipliers (|μ - 1| ≤ "
-               f"{NEUTRAL_TOL:g} counts as 1); controls: LQ WGAN and Dirac-GAN centres, LQ GAN "
-               "with the penalty continued to η = -1"),
+        claim=(
+            "Li et al. report an 'oscillation' failure mode of first-order dynamics on their "
+            "two-Gaussian model; tested: these oscillations are isolated, attracting limit "
+            "cycles."
+        ),
+        setup=(
+            f"continuous-time first-order flow, μ* = {MU_STAR}, {cfg['n_init']} "
+            f"initialisations (seed {SEED}: μ0 ~ U(-1, 1)², random intervals); transient "
+            f"{cfg['transient']:g}, window {cfg['window']:g}; oscillating = Li et al.'s "
+            "failure mode 'oscillation' (gdgan.li_madry.classify on the window); period "
+            f"guess from the last return within {RETURN_TOL:g} of the amplitude; "
+            "single shooting with Floquet multipliers (|μ - 1| ≤ "
+            f"{NEUTRAL_TOL:g} counts as 1); controls: LQ WGAN and Dirac-GAN centres, LQ GAN "
+            "with the penalty continued to η = -1"
+        ),
         numbers=numbers,
         reproduced=ok,
         reason=reason,

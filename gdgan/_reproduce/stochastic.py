@@ -242,7 +242,7 @@ def verdict_stochastic(numbers):
         fails.append("no plug-in-penalty run at the smallest α/b: its bias was not measured")
     elif fixed and not plug[0]["mean_offset"] >= BIAS_RATIO * fixed[0]["mean_offset"]:
         fails.append(
-            f"the plug-in penalty's SGD mean is not clearly biased (offset "
+            f"the plug-in penalty's SGD mean is not biased beyond the margin (offset "
             f"{plug[0]['mean_offset']:.3g} vs {fixed[0]['mean_offset']:.3g} unbiased; the "
             f"protocol needs ≥ {BIAS_RATIO:g}×)"
         )

@@ -132,11 +132,39 @@ def _closes_over_tracer(obj, depth=0) -> bool:
     return False
 
 
+class Const:
+    """A constant array leaf of a problem, hashed by value (a static part of the compiled
+    program, see `structural`)."""
+
+    def __init__(self, value):
+        self.value = value
+        self._hash = hash((value.dtype.str, value.shape, value.tobytes()))
+
+    def __hash__(self):
+        return self._hash
+
+    def __eq__(self, other):
+        return (
+            type(other) is Const
+            and self._hash == other._hash
+            and self.value.dtype == other.value.dtype
+            and np.array_equal(self.value, other.value)
+        )
+
+
+def unconst(tree):
+    """`Const` leaves back to arrays (inside the compiled function: constants)."""
+    return jax.tree_util.tree_map(
+        lambda x: jax.numpy.asarray(x.value) if isinstance(x, Const) else x,
+        tree,
+        is_leaf=lambda x: isinstance(x, Const),
+    )
+
+
 def structural(spec: Spec, params, n):
     """The problems of a batch of grid points (`params`: name -> array with a leading axis),
     built once with `eqx.filter_vmap`, as one pytree whose static part is the problem's
-    structure, with `axes` (0 for a batched leaf, `None` for one shared by every run) — or
-    `None` when the problem keeps a grid value outside its array leaves
+    structure and constant leaves, and its batch axis (0) — or `None` when the problem keeps a grid value outside its array leaves
     (e.g. a plain Python closure over `params`), which then has to be built inside the
     compiled function (keyed on `make` itself)."""
     try:
@@ -149,15 +177,13 @@ def structural(spec: Spec, params, n):
     if any(_closes_over_tracer(x) for x in jax.tree_util.tree_leaves(static)):
         return None
 
-    # leaves equal at every run (not built from the grid values) are passed once, unbatched,
-    # so that the compiled field sees them as in a single solve; `axes` says which are batched
+    # leaves equal at every run (not built from the grid values) become compile-time
+    # constants, as in a hand-written solve that closes over its field (XLA folds them);
+    # the compile cache is then keyed on their values, not on `make`
     def const(a):
         return eqx.is_array(a) and bool(np.all(np.asarray(a) == np.asarray(a[:1])))
 
-    flags = jax.tree_util.tree_map(const, pr)
-    pr = jax.tree_util.tree_map(lambda a, c: a[0] if c else a, pr, flags)
-    axes = jax.tree_util.tree_map(lambda a, c: 0 if eqx.is_array(a) and not c else None, pr, flags)
-    return pr, axes
+    return jax.tree_util.tree_map(lambda a: Const(np.asarray(a[0])) if const(a) else a, pr), 0
 
 
 def grid_arrays(grid):

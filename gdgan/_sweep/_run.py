@@ -491,10 +491,7 @@ def sweep(
             problems, axes = problems_of(params, padded)
             if problems is not None:
                 problems = jax.tree_util.tree_map(
-                    lambda a, x: to_global(a, x == 0) if eqx.is_array(a) else a,
-                    problems,
-                    axes,
-                    is_leaf=lambda x: x is None,
+                    lambda a: to_global(a) if eqx.is_array(a) else a, problems
                 )
             res = run_chunk(
                 opt, problems, axes, {k: to_global(v) for k, v in params.items()}, to_global(Vc)

@@ -23,7 +23,7 @@ from .._analysis import stability
 from .._simulate import _QUARTERS, Outcome, _simulate, classify, window_ratio
 from .._simulate import _Options as _SimOptions
 from .._train import discrete_stability, train
-from ._problem import Problem, optimizer_for
+from ._problem import Problem, optimizer_for, unconst
 
 
 class Options(eqx.Module):
@@ -67,7 +67,7 @@ class Options(eqx.Module):
         return ravel_pytree(eqx.filter(y, eqx.is_inexact_array))[0].astype(self.dtype)
 
     def problem(self, pr, p) -> Problem:
-        return self.spec.problem(p) if pr is None else pr
+        return self.spec.problem(p) if pr is None else unconst(pr)
 
     def y0(self, pr, v):
         if not self.relative:
@@ -201,7 +201,10 @@ def _run_batch(opt, Pb, axes, params, V):
         prs, axes = eqx.filter_vmap(lambda p: opt.problem(None, p))(params), 0
     else:
         prs = Pb
-    vmap = lambda f, *rest: eqx.filter_vmap(f, in_axes=(axes, *rest))  # noqa: E731
+
+    def vmap(f, *rest):  # over the runs; the problem's constants unwrapped inside
+        return eqx.filter_vmap(lambda pr, *a: f(unconst(pr), *a), in_axes=(eqx.if_array(0), *rest))
+
     Y0 = vmap(lambda pr, v: opt.flat(opt.y0(pr, v)), 0)(prs, V)
     n = Y0.shape[0]
 
@@ -329,6 +332,6 @@ def _grid_one(opt, pr, p):
 def run_grid(opt: Options, problems, axes, params, index):
     """Spectra at the equilibrium of each grid point of a batch (`index`: one entry per
     point, so that the batch axis exists even without grid names)."""
-    return eqx.filter_vmap(lambda pr, p, _: _grid_one(opt, pr, p), in_axes=(axes, 0, 0))(
+    return eqx.filter_vmap(lambda pr, p, _: _grid_one(opt, pr, p), in_axes=(eqx.if_array(0), 0, 0))(
         problems, params, index
     )

@@ -45,9 +45,14 @@ def _styled(ax, x, y, stable, label):
         if i == len(x) or stable[i] != stable[start]:
             seg = slice(start, min(i + 1, len(x)))
             kind = "stable" if stable[start] else "unstable"
-            ax.plot(x[seg], y[seg], color="tab:blue" if stable[start] else "0.45",
-                    ls="-" if stable[start] else "--", lw=1.8,
-                    label=f"{label}{kind}" if kind not in shown else None)
+            ax.plot(
+                x[seg],
+                y[seg],
+                color="tab:blue" if stable[start] else "0.45",
+                ls="-" if stable[start] else "--",
+                lw=1.8,
+                label=f"{label}{kind}" if kind not in shown else None,
+            )
             shown.add(kind)
             start = i
 
@@ -57,16 +62,24 @@ def _mark(ax, points, x_of, y_of):
     for b in points:
         marker, color = MARKERS.get(b.kind, ("*", "k"))
         text = f"{b.kind.replace('_', '-')}"
-        ax.plot([x_of(b)], [y_of(b)], marker=marker, color=color, ms=9, ls="none",
-                label=text if b.kind not in seen else None, zorder=5)
+        ax.plot(
+            [x_of(b)],
+            [y_of(b)],
+            marker=marker,
+            color=color,
+            ms=9,
+            ls="none",
+            label=text if b.kind not in seen else None,
+            zorder=5,
+        )
         seen.add(b.kind)
         note = f"p = {b.p:.4g}" + (f", ω = {b.frequency:.3g}" if b.frequency else "")
-        ax.annotate(note, (x_of(b), y_of(b)), textcoords="offset points", xytext=(6, 6),
-                    fontsize="small")
+        ax.annotate(
+            note, (x_of(b), y_of(b)), textcoords="offset points", xytext=(6, 6), fontsize="small"
+        )
 
 
-def bifurcation_diagram(branch, *, measure=None, spectrum=True, parameter="p", title=None,
-                        ax=None):
+def bifurcation_diagram(branch, *, measure=None, spectrum=True, parameter="p", title=None, ax=None):
     r"""A bifurcation diagram: the parameter against a measure of the state along a branch
     (solid where stable, dashed where not), with markers at folds, Hopf points and branch
     points; with `spectrum`, a second panel shows the spectral abscissa $\max\mathrm{Re}\,λ$
@@ -122,8 +135,11 @@ def bifurcation_diagram(branch, *, measure=None, spectrum=True, parameter="p", t
         _mark(a, branch.points, lambda b: b.p, spec_at)
         a.set_xlabel("step size α" if discrete and parameter == "p" else parameter)
         a.set_ylabel("spectral radius ρ" if discrete else "max Re λ")
-        a.set_title(title if discrete and title else
-                    ("update-map multipliers" if discrete else "spectral abscissa"))
+        a.set_title(
+            title
+            if discrete and title
+            else ("update-map multipliers" if discrete else "spectral abscissa")
+        )
         a.legend(fontsize="small")
     return fig
 
@@ -161,8 +177,13 @@ def periodic_orbit(orbit, field, *, coords=(0, 1), n=400, title=None, ax=None):
     mu = np.asarray(orbit.floquet_multipliers)
     fig, axes = _figure(ax, ncols=1 if ax is not None else 2, size=(5.0, 4.5))
     a = axes[0]
-    kind = ("limit cycle, stable" if bool(orbit.stable) else
-            "limit cycle, unstable" if bool(orbit.isolated) else "neutral family (centre)")
+    kind = (
+        "limit cycle, stable"
+        if bool(orbit.stable)
+        else "limit cycle, unstable"
+        if bool(orbit.isolated)
+        else "neutral family (centre)"
+    )
     a.plot(pts[:, 0], pts[:, 1], color="tab:blue", lw=1.8, label=f"orbit: {kind}")
     a.plot([pts[0, 0]], [pts[0, 1]], "ko", ms=5, label="y0")
     a.set_xlabel(f"coordinate {i}")
@@ -175,8 +196,13 @@ def periodic_orbit(orbit, field, *, coords=(0, 1), n=400, title=None, ax=None):
         b.plot(np.cos(th), np.sin(th), color="0.6", lw=1, label="unit circle")
         b.plot(mu.real, mu.imag, "x", color="tab:red", ms=9, mew=2, label="multipliers")
         for m in mu:
-            b.annotate(f"{abs(m):.3g}", (m.real, m.imag), textcoords="offset points",
-                       xytext=(5, 5), fontsize="small")
+            b.annotate(
+                f"{abs(m):.3g}",
+                (m.real, m.imag),
+                textcoords="offset points",
+                xytext=(5, 5),
+                fontsize="small",
+            )
         b.set_aspect("equal", adjustable="datalim")
         b.set_xlabel("Re μ")
         b.set_ylabel("Im μ")

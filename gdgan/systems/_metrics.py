@@ -6,11 +6,13 @@ import jax.numpy as jnp
 
 
 def mode_coverage(samples, centers, std, *, radius=3.0, min_fraction=0.01):
-    r"""Modes covered and the fraction of high-quality samples (Nagarajan & Kolter's and
-    Metz et al.'s 8-Gaussian metrics).
+    r"""Modes covered and the fraction of high-quality samples on a mixture of Gaussians.
 
-    A sample is *high quality* when it lies within `radius`·`std` of some mode; a mode is
-    *covered* when at least `min_fraction` of all samples lie within `radius`·`std` of it.
+    A sample is *high quality* when it lies within `radius`·`std` of some mode (the
+    "high-quality samples within three standard deviations" of Srivastava et al. 2017,
+    VEEGAN, for the 2-D ring); a mode is *covered* when at least `min_fraction` of all
+    samples lie within `radius`·`std` of it (the 1 % threshold is gdgan's choice; Nagarajan
+    & Kolter and Metz et al. show the ring's samples but do not define this count).
 
     **Arguments:** `samples` `(n, d)`, `centers` `(k, d)`, `std` (per-axis std of each
     mode); `radius`, `min_fraction`.
