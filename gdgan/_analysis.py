@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
+from jaxtyping import Array, Complex, Float
 
 from ._checks import InputError, check_finite_tree
 from ._game import Game, check_state
@@ -97,7 +98,9 @@ def auto_chunk_size(f, v, memory_budget=None, mode="jvp") -> int:
     return int(max(1, min(n, memory_budget // per)))
 
 
-def jacobian(field, y, *, chunk_size=None, memory_budget=None, mode="vjp", t=0.0, args=None):
+def jacobian(
+    field, y, *, chunk_size=None, memory_budget=None, mode="vjp", t=0.0, args=None
+) -> Float[Array, "n n"]:
     r"""The exact Jacobian $J = \partial h/\partial θ$ of the flattened field at `y`, built
     block by block so that memory stays bounded for large models.
 
@@ -205,10 +208,10 @@ class StabilityReport(eqx.Module):
     - `max_real` (property): the spectral abscissa.
     """
 
-    jacobian: jax.Array
-    eigenvalues: jax.Array
+    jacobian: Float[Array, "n n"]
+    eigenvalues: Complex[Array, " n"]
     verdict: Verdict
-    max_stable_step: jax.Array
+    max_stable_step: Float[Array, ""]
 
     @property
     def max_real(self):
@@ -270,17 +273,17 @@ class Assumptions(eqx.Module):
     Scalars are arrays, so the object works under `jit`.
     """
 
-    K_DD: jax.Array
-    K_DG: jax.Array
-    K_GG: jax.Array
-    f_prime: jax.Array  # f'(0), NaN for games without f
-    f_second: jax.Array  # f''(0)
-    lam_min_Q: jax.Array
-    lam_max_Q: jax.Array
-    sigma_min_P: jax.Array
-    field_residual: jax.Array  # ‖h(y)‖ without regularizers
-    d_residual: jax.Array  # max |D(x)| over data and generated points
-    moment_residual: jax.Array  # max |E x - E G(z)|, |E x² - E G(z)²|
+    K_DD: Float[Array, "n_d n_d"]
+    K_DG: Float[Array, "n_d n_g"]
+    K_GG: Float[Array, "n_g n_g"]
+    f_prime: Float[Array, ""]  # f'(0), NaN for games without f
+    f_second: Float[Array, ""]  # f''(0)
+    lam_min_Q: Float[Array, ""]
+    lam_max_Q: Float[Array, ""]
+    sigma_min_P: Float[Array, ""]
+    field_residual: Float[Array, ""]  # ‖h(y)‖ without regularizers
+    d_residual: Float[Array, ""]  # max |D(x)| over data and generated points
+    moment_residual: Float[Array, ""]  # max |E x - E G(z)|, |E x² - E G(z)²|
     tol: float = eqx.field(static=True)
 
     @property

@@ -28,6 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
+from jaxtyping import Bool, Float
 
 from ._analysis import check_memory, flatten, jacobian
 from ._checks import InputError, InputTypeError, check_finite_tree
@@ -227,10 +228,10 @@ class BasinRadius:
     - `min`, `median`, `max`, `mean` of the radii, and `summary()` with all of them.
     """
 
-    radii: np.ndarray
-    upper: np.ndarray
-    directions: np.ndarray
-    hit_r_max: np.ndarray
+    radii: Float[np.ndarray, " k"]
+    upper: Float[np.ndarray, " k"]
+    directions: Float[np.ndarray, "k n"]
+    hit_r_max: Bool[np.ndarray, " k"]
     r_max: float
     tol: float
     iterations: int
@@ -518,9 +519,9 @@ class LyapunovCertificate:
     as `(a, b)` arrays (for drawing on a `BasinSlice`).
     """
 
-    P: np.ndarray
-    jacobian: np.ndarray
-    y_star: np.ndarray
+    P: Float[np.ndarray, "n n"]
+    jacobian: Float[np.ndarray, "n n"]
+    y_star: Float[np.ndarray, " n"]
     level: float
     radius_lower: float
     limited_by_r_max: bool

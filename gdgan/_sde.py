@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
+from jaxtyping import Array, ArrayLike, Float
 
 from ._analysis import flatten
 from ._checks import InputError, InputTypeError, check_finite_tree, is_concrete
@@ -146,7 +147,14 @@ def psd_sqrt(S):
 
 
 # -- the Lyapunov equation --------------------------------------------------------------------
-def stationary_covariance(J, D, *, step=None, method="auto", memory_budget=None):
+def stationary_covariance(
+    J: Float[ArrayLike, "n n"],
+    D: Float[ArrayLike, "n n"],
+    *,
+    step=None,
+    method="auto",
+    memory_budget=None,
+) -> Float[Array, "n n"]:
     r"""The stationary covariance of the linear SDE $dθ = Jθ\,dt + D^{1/2}dW$: the solution
     $C$ of $JC + CJ^T + D = 0$ (`step=None`), or of its Euler–Maruyama chain with step
     $α$, $θ' = θ + αJθ + \sqrt α D^{1/2}ξ$: $C = MCM^T + αD$ with $M = I + αJ$
@@ -506,9 +514,9 @@ class CovarianceEstimate(eqx.Module):
     `(n, n)` (standard error of each entry of `cov` from the spread over `n_blocks`
     independent-ish blocks), `n_blocks`."""
 
-    mean: jax.Array
-    cov: jax.Array
-    stderr: jax.Array
+    mean: Float[Array, " n"]
+    cov: Float[Array, "n n"]
+    stderr: Float[Array, "n n"]
     n_blocks: int = eqx.field(static=True)
 
 

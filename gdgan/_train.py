@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
+from jaxtyping import Array, Complex, Float
 
 from ._analysis import Verdict, enum_name, verdict_from_max_real
 from ._checks import InputError, InputTypeError, check_finite_tree, check_positive, float_array
@@ -596,9 +597,9 @@ class DiscreteStabilityReport(eqx.Module):
       optimizer state.
     """
 
-    jacobian: jax.Array
-    eigenvalues: jax.Array
-    spectral_radius: jax.Array
+    jacobian: Float[Array, "n n"]
+    eigenvalues: Complex[Array, " n"]
+    spectral_radius: Float[Array, ""]
     verdict: Verdict
     n_params: int = eqx.field(static=True)
 

@@ -14,6 +14,7 @@ import pathlib
 import re
 import subprocess
 import sys
+import typing
 
 import pytest
 
@@ -258,3 +259,92 @@ def test_declared_dependencies_cover_the_imports():
     meta = importlib.metadata.metadata("gdgan")
     assert meta["Requires-Python"] == ">=3.11"
     assert set(meta.get_all("Provides-Extra")) >= {"plot", "repro", "test", "docs", "export"}
+
+
+# --------------------------------------------------------------------------- types
+
+
+def _conforms(value, hint) -> bool:
+    """`value` matches a jaxtyping annotation (shape rank, named sizes, dtype), or a tuple of
+    them; other annotations are not checked here."""
+    import jaxtyping
+
+    if typing.get_origin(hint) is tuple:
+        args = typing.get_args(hint)
+        return len(value) == len(args) and all(map(_conforms, value, args))
+    if isinstance(hint, type) and issubclass(hint, jaxtyping.AbstractArray):
+        return isinstance(value, hint)
+    return True
+
+
+def _jaxtyped_fields(cls):
+    import jaxtyping
+
+    hints = typing.get_type_hints(cls)
+    return {
+        k: h
+        for k, h in hints.items()
+        if isinstance(h, type) and issubclass(h, jaxtyping.AbstractArray)
+    }
+
+
+def test_jaxtyping_annotations_hold_on_real_results():
+    """Every jaxtyping-annotated field of a public report, and every annotated return value,
+    has the annotated rank and dtype on a real result (the annotations are not decoration)."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    import gdgan
+
+    lq = gdgan.systems.get("lq", loss="gan")
+    field = lq.field(gdgan.GradientPenalty(0.5))
+    J = gdgan.jacobian(lq.field(), lq.equilibrium)
+    paths = gdgan.sde(
+        lq.game,
+        lq.equilibrium,
+        2.0,
+        lr=0.01,
+        batch=16,
+        noise="fixed",
+        key=jax.random.PRNGKey(1),
+        n_paths=4,
+    )
+    reports = {
+        gdgan.StabilityReport: gdgan.stability(field, lq.equilibrium),
+        gdgan.Assumptions: gdgan.assumptions(lq.game, lq.equilibrium),
+        gdgan.DiscreteStabilityReport: gdgan.discrete_stability(
+            lq.field(), lq.equilibrium, optax.sgd(0.1)
+        ),
+        gdgan.CovarianceEstimate: gdgan.empirical_covariance(paths.ys),
+        gdgan.BasinRadius: gdgan.basin_radius(
+            field, lq.equilibrium, directions=2, r_max=0.5, key=jax.random.PRNGKey(0)
+        ),
+        gdgan.LyapunovCertificate: gdgan.lyapunov_certificate(
+            lq.field(), lq.equilibrium, r_max=0.5
+        ),
+    }
+    checked = 0
+    for cls, rep in reports.items():
+        for name, hint in _jaxtyped_fields(cls).items():
+            assert _conforms(getattr(rep, name), hint), f"{cls.__name__}.{name}"
+            checked += 1
+    mu, mu_star = jnp.array([0.0, 1.0]), jnp.array([-0.5, 0.5])
+    disc = gdgan.li_madry.random_disc(jax.random.PRNGKey(0))
+    calls = [
+        (gdgan.jacobian, J),
+        (gdgan.stationary_covariance, gdgan.stationary_covariance(J, 0.01 * jnp.eye(2))),
+        (gdgan.li_madry.objective, gdgan.li_madry.objective(mu, disc["l"], disc["r"], mu_star)),
+        (gdgan.li_madry.gradients, gdgan.li_madry.gradients(mu, disc["l"], disc["r"], mu_star)),
+        (gdgan.li_madry.best_response, gdgan.li_madry.best_response(mu, mu_star)),
+        (gdgan.li_madry.tv, gdgan.li_madry.tv(mu, mu_star)),
+        (gdgan.li_madry.optimal_gradient, gdgan.li_madry.optimal_gradient(mu, mu_star)),
+    ]
+    for fn, out in calls:
+        assert _conforms(out, typing.get_type_hints(fn)["return"]), fn.__name__
+        checked += 1
+    assert checked >= 25
+    # ... and the check can fail: eigenvalues are not a float (n, n) matrix
+    rep = reports[gdgan.StabilityReport]
+    assert not _conforms(rep.eigenvalues, _jaxtyped_fields(gdgan.StabilityReport)["jacobian"])
+    assert not _conforms((mu,), typing.get_type_hints(gdgan.li_madry.best_response)["return"])

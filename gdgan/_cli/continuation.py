@@ -16,10 +16,10 @@ from ._common import (
     emit,
     num,
     number,
+    only_with,
     parse_params,
     parse_value,
     positive,
-    only_with,
     positive_int,
     require_extra,
 )

@@ -241,6 +241,15 @@ GROWTH_MIN_LOG_FRACTION = 0.5
 DRIFT_MAX = 1e-6
 
 
+_FLOW_PROTOCOL = (
+    f"Protocol (fixed in code): the WGAN cycles with its conserved quantity drifting < "
+    f"{DRIFT_MAX:g}; 'converged' = ends within {CONVERGED_TOL:g} of the equilibrium named "
+    f"(not another zero of h); 'spirals outward' = the Euler distance grows by g with "
+    f"log g ≥ {GROWTH_MIN_LOG_FRACTION:g} · log ρ(I + αJ)^steps (the linear prediction); "
+    "eigenvalues within 1e-6 of the closed form."
+)
+
+
 def verdict_flow(numbers):
     """WGAN cycles with a conserved quantity; GAN and every penalised WGAN end within
     `CONVERGED_TOL` of the named equilibrium; the spectrum matches the closed form and is
@@ -302,7 +311,8 @@ def nk_lq(out: Path, quick: bool) -> Section:
         "penalty the WGAN converges for every η > 0 (eigenvalues −4ησ² ± 2σ√(4η²σ² − 1)); explicit "
         "Euler steps on the WGAN spiral outward.",
         "σ = 1, start (w, a) = (0, 1.5σ); diffrax Tsit5, rtol = atol = 1e-10; penalty η ∈ {0.1, 0.5, 1}; "
-        "81 values of η ∈ [0, 2] for the spectrum; simultaneous SGD with α = 0.05.",
+        "81 values of η ∈ [0, 2] for the spectrum; simultaneous SGD with α = 0.05. "
+        + _FLOW_PROTOCOL,
         numbers,
         ok,
         reason,
@@ -320,7 +330,7 @@ def nk_uniform(out: Path, quick: bool) -> Section:
         "With U(−1, 1) data, G(z) = az and D(x) = wx², the WGAN circles its equilibrium for ever while "
         "the regularised WGAN converges to it.",
         "Data U(−1, 1), latent U(−1, 1), Gauss–Legendre expectations; start (0, 1.5); the same "
-        "measurements as `nk-lq`.",
+        "measurements as `nk-lq`. " + _FLOW_PROTOCOL,
         numbers,
         ok,
         reason,

@@ -164,7 +164,7 @@ def unconst(tree):
 def structural(spec: Spec, params, n):
     """The problems of a batch of grid points (`params`: name -> array with a leading axis),
     built once with `eqx.filter_vmap`, as one pytree whose static part is the problem's
-    structure and constant leaves, and its batch axis (0) — or `None` when the problem keeps a grid value outside its array leaves
+    structure and constant leaves — or `None` when the problem keeps a grid value outside its array leaves
     (e.g. a plain Python closure over `params`), which then has to be built inside the
     compiled function (keyed on `make` itself)."""
     try:
@@ -183,7 +183,7 @@ def structural(spec: Spec, params, n):
     def const(a):
         return eqx.is_array(a) and bool(np.all(np.asarray(a) == np.asarray(a[:1])))
 
-    return jax.tree_util.tree_map(lambda a: Const(np.asarray(a[0])) if const(a) else a, pr), 0
+    return jax.tree_util.tree_map(lambda a: Const(np.asarray(a[0])) if const(a) else a, pr)
 
 
 def grid_arrays(grid):

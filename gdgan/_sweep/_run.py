@@ -15,20 +15,25 @@ the same sweep, each gets the gathered results, and process 0 alone writes files
 Two integration modes (continuous time):
 
 - `"vmap"`: every trajectory has its own adaptive steps and stopping events — exactly
-  `gdgan.simulate` under `jax.vmap`, run independently on each device (`jax.shard_map`);
+  `gdgan.simulate(..., saveat=diffrax.SaveAt(t1=True))` under `jax.vmap`, run
+  independently on each device (`jax.shard_map`); results do not depend on the chunk size
+  or the device count;
 - `"batch"`: the chunk is integrated as one state with one shared step size, controlled
-  by the *max* norm of the per-trajectory error estimates (so each trajectory's local error
-  is within the same `rtol`/`atol` as alone). Converged or diverged runs are frozen
-  (their field is set to zero) and the time they stopped is integrated alongside.
+  by the largest per-trajectory RMS error (so each trajectory's local error is within the
+  same `rtol`/`atol` as alone). Converged or diverged runs are frozen (their derivative is
+  masked to zero), and the time each stopped and its amplitude integral are carried as
+  extra components (no saves besides the end point and four window times).
 
-`"auto"` (the default) picks `"vmap"`: it matches single `simulate` calls run by run, copes
-with runs of very different time scales, and measured as fast as `"batch"` or faster on
-a loaded 2-core CPU (`benchmarks/sweep.py`, 2000 runs to t = 40 at rtol 1e-8: Dirac-GAN +
-penalty equal within noise; LQ WGAN + penalty, batch 1.1–1.2× slower, 241 shared steps
-against at most 136 per run). `"batch"` pays when the per-step overhead of a vmapped
-adaptive solver dominates and the runs need similar steps at the same times; one stiff run
-forces small steps on its whole chunk, and its results depend on the chunk's members (they
-agree with single runs only to the tolerance).
+`"auto"` (the default) picks `"vmap"` (see `auto_mode` for the measurements). One stiff run
+forces small steps on its whole chunk in `"batch"` mode, whose results depend on the
+chunk's members (they agree with single runs only to the tolerance).
+
+Compilation. The problem `make` builds is passed to the compiled chunk as a pytree (built
+once per chunk with `eqx.filter_vmap`): its structure, its constant leaves and the static
+options key the cache of the module-level `eqx.filter_jit` in `_runners`, so a fresh `make`
+lambda that builds the same problem does not recompile. A `make` whose field is a plain
+closure over the grid values (not an `equinox.Module`) is traced inside the compiled
+function instead, and then keyed on `make` itself.
 """
 
 from __future__ import annotations
@@ -58,18 +63,18 @@ from ._store import Store, check_writable, fault_point, tree_hash
 
 MODES = ("auto", "vmap", "batch")
 FORMAT = 2
-# `mode="auto"`: the shared step wins when a chunk holds many runs of one problem (see
-# `auto_mode` and benchmarks/README.md)
-AUTO_BATCH_MIN_RUNS = 256
 
 
 def auto_mode(n_grid, chunk_runs) -> str:
-    """The mode `"auto"` picks: `"batch"` (one shared step) for a single grid point with
-    at least `AUTO_BATCH_MIN_RUNS` runs per chunk — the runs then share one problem and its
-    time scales, and the shared step's cheaper bookkeeping pays — else `"vmap"`
-    (per-trajectory steps: hyperparameter grids mix time scales, and a stiff or slow
-    grid point would force its steps on every run of its chunk)."""
-    return "batch" if n_grid == 1 and chunk_runs >= AUTO_BATCH_MIN_RUNS else "vmap"
+    """The mode `"auto"` picks: `"vmap"`. Measured (benchmarks/README.md, 2 000 runs of the
+    Dirac-GAN and the LQ WGAN with the penalty): per-trajectory steps were as fast as or
+    faster than the shared step in every case, because a shared step that keeps *every*
+    run's local error within `rtol`/`atol` (the max over runs of each run's RMS error)
+    takes more steps than any single run (LQ: 1.2-1.5x), and a chunk cannot stop before
+    its slowest run. `"batch"` stays available for problems whose per-step overhead
+    dominates and whose runs share one time scale."""
+    del n_grid, chunk_runs
+    return "vmap"
 
 
 @eqx.filter_jit
@@ -436,7 +441,7 @@ def sweep(
             if built is not None:
                 return built
             opt = eqx.tree_at(lambda o: o.spec, opt, spec, is_leaf=lambda x: x is None)
-        return None, None
+        return None
 
     # -- grid-point spectra (at the equilibrium), computed once
     if store is not None and store.has("grid.npz"):
@@ -448,9 +453,9 @@ def sweep(
             js = list(range(s, min(n_grid, s + gchunk)))
             js_pad = js + [js[-1]] * (gchunk - len(js))
             gp = params_of(js_pad)
-            problems, axes = problems_of(gp, len(js_pad))
+            problems = problems_of(gp, len(js_pad))
             res = run_grid(
-                opt, problems, axes, {k: jnp.asarray(v) for k, v in gp.items()}, jnp.zeros(gchunk)
+                opt, problems, {k: jnp.asarray(v) for k, v in gp.items()}, jnp.zeros(gchunk)
             )
             parts.append([np.asarray(x)[: len(js)] for x in res])
         grid_arrays_ = {
@@ -488,13 +493,13 @@ def sweep(
                 results[c] = store.read(store.chunk_name(c))
                 continue
             params, Vc, n_real = chunk_inputs(c)
-            problems, axes = problems_of(params, padded)
+            problems = problems_of(params, padded)
             if problems is not None:
                 problems = jax.tree_util.tree_map(
                     lambda a: to_global(a) if eqx.is_array(a) else a, problems
                 )
             res = run_chunk(
-                opt, problems, axes, {k: to_global(v) for k, v in params.items()}, to_global(Vc)
+                opt, problems, {k: to_global(v) for k, v in params.items()}, to_global(Vc)
             )
             res = {k: _gather(v)[:n_real] for k, v in res.items()}
             res.update({f"param_{k}": v[:n_real] for k, v in params.items()})

@@ -192,13 +192,13 @@ class _RunNorm(eqx.Module):
         return jnp.max(jnp.sqrt(jnp.mean(jnp.square(z[0]), axis=1)))
 
 
-def _run_batch(opt, Pb, axes, params, V):
+def _run_batch(opt, Pb, params, V):
     r"""The chunk as one state with one shared step: $(Y, τ, Q)$ with $\dot Y = H(Y)$ masked
     to zero on frozen runs (converged, diverged or non-finite), $\dot τ = 1$ while a run is
     active (its stopping time) and $\dot Q = r^2$ (the amplitude windows of `Outcome`)."""
     dt = opt.dtype
     if Pb is None:  # built under jit from `make` (fallback), one per run
-        prs, axes = eqx.filter_vmap(lambda p: opt.problem(None, p))(params), 0
+        prs = eqx.filter_vmap(lambda p: opt.problem(None, p))(params)
     else:
         prs = Pb
 
@@ -276,31 +276,21 @@ def _run_batch(opt, Pb, axes, params, V):
 
 
 @eqx.filter_jit
-def run_chunk(opt: Options, problems, axes, params, V):
-    """The results of one chunk (dict of arrays with a leading run axis); `axes` (static)
-    marks the batched leaves of `problems` (see `_problem.structural`)."""
+def run_chunk(opt: Options, problems, params, V):
+    """The results of one chunk (dict of arrays with a leading run axis); `problems` from
+    `_problem.structural` (or `None`: built here from `opt.spec`)."""
     if opt.mode == "batch" and not opt.discrete:
-        return _run_batch(opt, problems, axes, params, V)
+        return _run_batch(opt, problems, params, V)
     one = _run_train if opt.discrete else _run_simulate
     arrays, static = eqx.partition(problems, eqx.is_array)
-    if axes is None:
-        axes, specs = 0, P("runs")
-    else:
-        specs = jax.tree_util.tree_map(
-            lambda x: P("runs") if x == 0 else P(), axes, is_leaf=lambda x: x is None
-        )
 
     def body(arrays, params, V):
-        return jax.vmap(
-            lambda a, p, v: one(opt, eqx.combine(a, static), p, v), in_axes=(axes, 0, 0)
-        )(arrays, params, V)
+        return jax.vmap(lambda a, p, v: one(opt, eqx.combine(a, static), p, v))(arrays, params, V)
 
+    if opt.mesh.devices.size == 1:
+        return body(arrays, params, V)
     return jax.shard_map(
-        body,
-        mesh=opt.mesh,
-        in_specs=(specs, P("runs"), P("runs")),
-        out_specs=P("runs"),
-        check_vma=False,
+        body, mesh=opt.mesh, in_specs=P("runs"), out_specs=P("runs"), check_vma=False
     )(arrays, params, V)
 
 
@@ -329,7 +319,7 @@ def _grid_one(opt, pr, p):
 
 
 @eqx.filter_jit
-def run_grid(opt: Options, problems, axes, params, index):
+def run_grid(opt: Options, problems, params, index):
     """Spectra at the equilibrium of each grid point of a batch (`index`: one entry per
     point, so that the batch axis exists even without grid names)."""
     return eqx.filter_vmap(lambda pr, p, _: _grid_one(opt, pr, p), in_axes=(eqx.if_array(0), 0, 0))(

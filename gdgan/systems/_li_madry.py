@@ -21,6 +21,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array, ArrayLike, Float
 
 from .._analysis import enum_name
 from .._checks import InputError, InputTypeError, is_concrete
@@ -37,7 +38,12 @@ ORDERS = ("simultaneous", "alternating")
 # -- the objective and the optimal discriminator ------------------------------------------
 
 
-def objective(mu, l, r, mu_star):
+def objective(
+    mu: Float[ArrayLike, " 2"],
+    l: Float[ArrayLike, " 2"],
+    r: Float[ArrayLike, " 2"],
+    mu_star: Float[ArrayLike, " 2"],
+) -> Float[Array, ""]:
     r"""$L(μ, l, r)$ of Li et al. (2018) (`gdgan.systems.TwoGaussiansValue`).
 
     **Arguments:** `mu` (2,) generator means; `l`, `r` (2,) interval endpoints; `mu_star`
@@ -77,7 +83,12 @@ def _sign_g(x, mu, mu_star):
     return jnp.sum(jnp.exp(e_star - m), axis=-1) > jnp.sum(jnp.exp(e_gen - m), axis=-1)
 
 
-def gradients(mu, l, r, mu_star):
+def gradients(
+    mu: Float[ArrayLike, " 2"],
+    l: Float[ArrayLike, " 2"],
+    r: Float[ArrayLike, " 2"],
+    mu_star: Float[ArrayLike, " 2"],
+) -> tuple[Float[Array, " 2"], Float[Array, " 2"], Float[Array, " 2"]]:
     r"""The partial derivatives of $L$ in closed form (docs, Theory §9):
     $\partial L/\partial μ_j = \tfrac12\sum_i[φ(r_i - μ_j) - φ(l_i - μ_j)]$,
     $\partial L/\partial l_i = -g(l_i)$, $\partial L/\partial r_i = g(r_i)$.
@@ -92,7 +103,14 @@ def gradients(mu, l, r, mu_star):
     return g_mu, -_g(l, mu, mu_star), _g(r, mu, mu_star)
 
 
-def best_response(mu, mu_star, *, n_grid=1024, margin=10.0, n_bisect=45):
+def best_response(
+    mu: Float[ArrayLike, " 2"],
+    mu_star: Float[ArrayLike, " 2"],
+    *,
+    n_grid=1024,
+    margin=10.0,
+    n_bisect=45,
+) -> tuple[Float[Array, " 2"], Float[Array, " 2"]]:
     r"""The optimal discriminator $\{g > 0\}$, $g = p_{μ^*} - p_μ$, as two intervals.
 
     $g$ is a sum of four Gaussians with equal variance, so it has at most three sign changes
@@ -143,7 +161,7 @@ def best_response(mu, mu_star, *, n_grid=1024, margin=10.0, n_bisect=45):
     return e[jnp.array([0, 2])], e[jnp.array([1, 3])]
 
 
-def tv(mu, mu_star, **kwargs):
+def tv(mu: Float[ArrayLike, " 2"], mu_star: Float[ArrayLike, " 2"], **kwargs) -> Float[Array, ""]:
     r"""Total variation $\mathrm{TV}(p_μ, p_{μ^*}) = \tfrac12\int|p_μ - p_{μ^*}| =
     \max_{l,r} L(μ, l, r) - 1$, through `best_response` (`kwargs` are passed to it).
 
@@ -155,7 +173,9 @@ def tv(mu, mu_star, **kwargs):
     return objective(mu, l, r, mu_star) - 1.0
 
 
-def optimal_gradient(mu, mu_star, **kwargs):
+def optimal_gradient(
+    mu: Float[ArrayLike, " 2"], mu_star: Float[ArrayLike, " 2"], **kwargs
+) -> Float[Array, " 2"]:
     r"""Danskin's gradient $\nabla_μ L(μ, l^*, r^*)$ at the best response $(l^*, r^*)$: the
     gradient of $μ \mapsto \max_{l,r}L = 1 + \mathrm{TV}$ wherever that is differentiable.
 
