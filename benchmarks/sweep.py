@@ -7,19 +7,26 @@ radius 1 around the equilibrium, integrated to t1 = 40):
 - (a) `scipy.integrate.solve_ivp` (DOP853) in a Python loop, with a jitted field;
 - (b) a Python loop over a jitted single-trajectory `diffrax.diffeqsolve`;
 - (c) torchdiffeq, batched (dopri5) — skipped with a message when torch is not installed;
-- (d) `jax.vmap` of a hand-written `diffrax.diffeqsolve` (Tsit5 + PID, what a JAX user
-  writes without gdgan);
+- (d) `jax.vmap` of a hand-written `diffrax.diffeqsolve` (Tsit5 + PID, final state only:
+  what a JAX user writes without gdgan);
+- (e) a hand-written shared-step solve: the whole batch as one state, one `diffeqsolve`
+  (default RMS norm over the batch: the step controls the batch's *average* error);
 - gdgan `sweep(mode="vmap")` (per-trajectory steps) and `sweep(mode="batch")` (one shared
   step per chunk) — with gdgan's events, outcome classification and final-state spectra.
 
 (a), (b) and (c) loop in Python, so they are timed on at most `--cap` trajectories and
-their rate is extrapolated (marked `*`). JAX methods are compiled once (a warm-up call at
-the same B), then the minimum of `--repeats` runs is reported. `err` is the largest
+their rate is extrapolated (marked `*`). JAX methods report `cold` (the first call, compile
+included; set no persistent compilation cache for a true cold number) and `warm` (minimum
+of `--repeats` further calls); gdgan is called with a fresh `make` lambda every time (a
+re-run notebook cell), which must not recompile. `err` is the largest
 |y_final − reference| over the first 4 trajectories (reference: DOP853 at rtol 1e-13).
 `mem` is the peak growth of the process's resident memory during the timed call (sampled
 every 2 ms). On a shared 2-core machine numbers are noisy; compare within one run.
 
-    python benchmarks/sweep.py [--quick] [--full] [--json] [--cap N] [--repeats R]
+    python benchmarks/sweep.py [--quick] [--full] [--runs N ...] [--json] [--cap N] [--repeats R]
+
+The output records the machine (CPU / devices) and its load average before and after:
+compare rows of one run only, on an otherwise idle machine.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import sys
 import threading
 import time
@@ -152,18 +160,43 @@ def method_loop(f, Y0, cap):
     return time.perf_counter() - start, n, np.asarray(outs)
 
 
-_VMAP_CACHE = {}
-
-
-def method_vmap(f, Y0, name):
-    if name not in _VMAP_CACHE:
-        _VMAP_CACHE[name] = jax.jit(jax.vmap(lambda y0: diffrax_solve(f, y0)))
-    solve = _VMAP_CACHE[name]
-    Y = jnp.asarray(Y0)
-    jax.block_until_ready(solve(Y))
+def _cold_warm(fn, repeats):
+    """(cold seconds, best warm seconds, output) of a callable returning arrays."""
     start = time.perf_counter()
-    out = jax.block_until_ready(solve(Y))
-    return time.perf_counter() - start, len(Y0), np.asarray(out)
+    out = jax.block_until_ready(fn())
+    cold = time.perf_counter() - start
+    warm = float("inf")
+    for _ in range(max(1, repeats)):
+        start = time.perf_counter()
+        out = jax.block_until_ready(fn())
+        warm = min(warm, time.perf_counter() - start)
+    return cold, warm, np.asarray(out)
+
+
+def method_vmap(f, Y0, repeats):
+    solve = jax.jit(jax.vmap(lambda y0: diffrax_solve(f, y0)))
+    Y = jnp.asarray(Y0)
+    return _cold_warm(lambda: solve(Y), repeats)
+
+
+def method_shared(f, Y0, repeats):
+    fb = jax.vmap(lambda v: f(0.0, v))
+    solve = jax.jit(
+        lambda Y: diffrax.diffeqsolve(
+            diffrax.ODETerm(lambda t, Y, args: fb(Y)),
+            diffrax.Tsit5(),
+            0.0,
+            T1,
+            None,
+            Y,
+            saveat=diffrax.SaveAt(t1=True),
+            stepsize_controller=diffrax.PIDController(rtol=RTOL, atol=ATOL),
+            max_steps=100_000,
+            throw=False,
+        ).ys[-1]
+    )
+    Y = jnp.asarray(Y0)
+    return _cold_warm(lambda: solve(Y), repeats)
 
 
 def method_torch(system_name, Y0, cap):
@@ -201,23 +234,42 @@ def method_torch(system_name, Y0, cap):
     return time.perf_counter() - start, len(Y0), out.numpy()
 
 
-def method_gdgan(name, Y0, mode):
-    system, _ = SYSTEMS[name]
+def method_gdgan(name, Y0, mode, repeats):
+    system, reg = SYSTEMS[name]
     _, unravel = ravel_pytree(system.equilibrium)
     inits = jax.vmap(unravel)(jnp.asarray(Y0))
     kw = dict(
-        regularizers=REGS[name],
         inits=inits,
         t1=T1,
         rtol=RTOL,
         atol=ATOL,
         mode=mode,
         chunk_size=max(len(Y0), 1),
+        spectrum=False,
     )
-    gdgan.sweep(MAKES[name], **kw)  # compile
-    start = time.perf_counter()
-    res = gdgan.sweep(MAKES[name], **kw)
-    return time.perf_counter() - start, len(Y0), res.y_final
+    # a fresh lambda on every call, as a re-run notebook cell passes
+    return _cold_warm(
+        lambda: gdgan.sweep(lambda p: system, regularizers=lambda p: [reg], **kw).y_final,
+        repeats,
+    )
+
+
+def method_simulate(name, Y0, repeats):
+    """`jax.vmap(gdgan.simulate)` with `SaveAt(t1=True)` (issue: <= 1.1x the bare vmap)."""
+    system, reg = SYSTEMS[name]
+    field = system.field(reg)
+    _, unravel = ravel_pytree(system.equilibrium)
+    inits = jax.vmap(unravel)(jnp.asarray(Y0))
+    solve = jax.jit(
+        jax.vmap(
+            lambda y: ravel_pytree(
+                gdgan.simulate(
+                    field, y, T1, saveat=diffrax.SaveAt(t1=True), rtol=RTOL, atol=ATOL, throw=False
+                ).y_final
+            )[0]
+        )
+    )
+    return _cold_warm(lambda: solve(inits), repeats)
 
 
 def reference(f, Y0):
@@ -240,6 +292,26 @@ def reference(f, Y0):
 
 
 # -- driver -------------------------------------------------------------------------------
+def machine():
+    """The machine and its load, recorded with every table."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next(line.split(":", 1)[1].strip() for line in fh if "model name" in line)
+    except (OSError, StopIteration):
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "devices": [str(d) for d in jax.devices()],
+        "device_kind": jax.devices()[0].device_kind,
+        "jax": jax.__version__,
+        "diffrax": diffrax.__version__,
+        "gdgan": gdgan.__version__ if hasattr(gdgan, "__version__") else None,
+        "load_avg": list(os.getloadavg()),
+    }
+
+
 def run(sizes, cap, repeats, systems):
     rows = []
     torch_msg = None
@@ -251,53 +323,61 @@ def run(sizes, cap, repeats, systems):
         ref = reference(f, Y_all[:4])
         for B in sizes:
             Y0 = Y_all[:B]
-            methods = {
+            loops = {
                 "a scipy loop": lambda: method_scipy(f, Y0, cap),
                 "b diffrax loop": lambda: method_loop(f, Y0, cap),
                 "c torchdiffeq": lambda: method_torch(name, Y0, cap),
-                "d vmap diffrax": lambda: method_vmap(f, Y0, name),
-                "gdgan vmap": lambda: method_gdgan(name, Y0, "vmap"),
-                "gdgan batch": lambda: method_gdgan(name, Y0, "batch"),
             }
-            for label, fn in methods.items():
-                best = None
-                for _ in range(repeats):
-                    with PeakMemory() as mem:
-                        r = fn()
-                    if r is None:
-                        break
-                    if best is None or r[0] < best[0][0]:
-                        best = (r, mem.mib)
-                if best is None:
+            jitted = {
+                "d vmap diffrax": lambda: method_vmap(f, Y0, repeats),
+                "e shared step": lambda: method_shared(f, Y0, repeats),
+                "vmap(simulate)": lambda: method_simulate(name, Y0, repeats),
+                "gdgan vmap": lambda: method_gdgan(name, Y0, "vmap", repeats),
+                "gdgan batch": lambda: method_gdgan(name, Y0, "batch", repeats),
+            }
+            for label, fn in {**loops, **jitted}.items():
+                with PeakMemory() as mem:
+                    r = fn()
+                if r is None:
                     torch_msg = "(c) torchdiffeq skipped: torch/torchdiffeq not installed"
                     continue
-                (secs, n, out), mib = best
+                if label in loops:
+                    secs, n, out = r
+                    cold = warm = secs * B / n
+                    extrapolated = n < B
+                else:
+                    cold, warm, out = r
+                    extrapolated = False
+                out = np.asarray(out).reshape(len(Y0), -1)
                 k = min(4, len(out))
-                err = float(np.max(np.abs(np.asarray(out)[:k] - ref[:k])))
+                err = float(np.max(np.abs(out[:k] - ref[:k])))
                 rows.append(
                     {
                         "system": name,
                         "batch": B,
                         "method": label,
-                        "traj_per_s": n / secs,
-                        "extrapolated": n < B,
-                        "seconds": secs * B / n,
+                        "traj_per_s": B / warm,
+                        "warm_s": warm,
+                        "cold_s": cold,
+                        "extrapolated": extrapolated,
                         "max_err": err,
-                        "peak_mib": mib,
+                        "peak_mib": mem.mib,
                     }
                 )
                 print(
-                    f"{name:<16} B={B:<7} {label:<15} {n / secs:>12.1f} traj/s"
-                    f"{'*' if n < B else ' '}  err {err:.1e}  mem {mib:7.1f} MiB",
+                    f"{name:<16} B={B:<7} {label:<15} {B / warm:>12.1f} traj/s"
+                    f"{'*' if extrapolated else ' '} cold {cold:8.3f}s warm {warm:8.4f}s "
+                    f"err {err:.1e}  mem {mem.mib:7.1f} MiB",
                     file=sys.stderr,
                     flush=True,
                 )
     return rows, torch_msg
 
 
-def table(rows, torch_msg):
+def table(rows, torch_msg, info):
     methods = list(dict.fromkeys(r["method"] for r in rows))
-    lines = ["| system | B | " + " | ".join(methods) + " |", "|---|---:|" + "---:|" * len(methods)]
+    head = "| system | B | " + " | ".join(methods) + " |"
+    lines = [head, "|---|---:|" + "---:|" * len(methods)]
     keyed = {(r["system"], r["batch"], r["method"]): r for r in rows}
     for sys_, B in dict.fromkeys((r["system"], r["batch"]) for r in rows):
         cells = []
@@ -308,14 +388,27 @@ def table(rows, torch_msg):
             )
         lines.append(f"| {sys_} | {B} | " + " | ".join(cells) + " |")
     lines.append("")
-    lines.append("traj/s (* = extrapolated from --cap trajectories). Errors and peak memory:")
+    lines.append("warm traj/s (* = extrapolated from --cap trajectories). Ratios to the")
+    lines.append("hand-written rows (warm / cold), errors and peak memory:")
     for r in rows:
+        d = keyed.get((r["system"], r["batch"], "d vmap diffrax"))
+        e = keyed.get((r["system"], r["batch"], "e shared step"))
+        ratio = ""
+        if d and e and r["method"] not in ("d vmap diffrax", "e shared step"):
+            ratio = (
+                f" vs d {d['warm_s'] / r['warm_s']:.2f}x/{d['cold_s'] / r['cold_s']:.2f}x"
+                f" vs e {e['warm_s'] / r['warm_s']:.2f}x/{e['cold_s'] / r['cold_s']:.2f}x"
+            )
         lines.append(
-            f"  {r['system']:<16} B={r['batch']:<7} {r['method']:<15} "
-            f"err {r['max_err']:.1e}  peak +{r['peak_mib']:.1f} MiB"
+            f"  {r['system']:<16} B={r['batch']:<7} {r['method']:<15} cold {r['cold_s']:.3f}s "
+            f"warm {r['warm_s']:.4f}s err {r['max_err']:.1e} peak +{r['peak_mib']:.1f} MiB{ratio}"
         )
     if torch_msg:
         lines.append(torch_msg)
+    lines.append(
+        f"machine: {info['cpu']} ({info['cores']} cores), devices {info['devices']}, "
+        f"load average before {info['load_before']} after {info['load_after']}"
+    )
     return "\n".join(lines)
 
 
@@ -323,20 +416,26 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="batch sizes 1, 10, 100 only")
     ap.add_argument("--full", action="store_true", help="add batch size 1e5 (slow)")
+    ap.add_argument("--runs", type=int, nargs="+", help="batch sizes (overrides the presets)")
     ap.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     ap.add_argument(
         "--cap",
         type=int,
         default=20,
-        help="most trajectories timed for the Python-loop methods (a), (b)",
+        help="most trajectories timed for the Python-loop methods (a), (b), (c)",
     )
-    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=2, help="warm calls (minimum reported)")
     ap.add_argument("--system", choices=list(SYSTEMS), action="append")
     args = ap.parse_args(argv)
     sizes = [1, 10, 100] if args.quick else [1, 10, 100, 1000, 10_000]
     if args.full:
         sizes.append(100_000)
+    if args.runs:
+        sizes = args.runs
+    info = machine()
+    info["load_before"] = [round(x, 2) for x in os.getloadavg()]
     rows, torch_msg = run(sizes, args.cap, args.repeats, args.system or list(SYSTEMS))
+    info["load_after"] = [round(x, 2) for x in os.getloadavg()]
     if args.json:
         print(
             json.dumps(
@@ -345,13 +444,13 @@ def main(argv=None):
                     "atol": ATOL,
                     "t1": T1,
                     "rows": rows,
-                    "devices": [str(d) for d in jax.devices()],
+                    "machine": info,
                     "note": torch_msg,
                 }
             )
         )
     else:
-        print(table(rows, torch_msg))
+        print(table(rows, torch_msg, info))
 
 
 if __name__ == "__main__":

@@ -549,7 +549,9 @@ def solve_lyapunov(J, *, memory_budget=None):
     Bartels–Stewart, $O(n^3)$)."""
     J = jnp.asarray(J)
     eye = jnp.eye(J.shape[-1], dtype=J.dtype)
-    return solve_continuous_lyapunov(J.T, eye, memory_budget=memory_budget)
+    return solve_continuous_lyapunov(
+        J.T, eye, memory_budget=memory_budget, _owner="lyapunov_certificate", _names=("J", "I")
+    )
 
 
 @eqx.filter_jit

@@ -85,7 +85,15 @@ def _continuous(A, Q, n, method):
     return (X + X.T) / 2  # symmetric right-hand sides only
 
 
-def solve_continuous_lyapunov(A, Q, *, method="auto", memory_budget=None):
+def solve_continuous_lyapunov(
+    A,
+    Q,
+    *,
+    method="auto",
+    memory_budget=None,
+    _owner="solve_continuous_lyapunov",
+    _names=("A", "Q"),
+):
     r"""The solution $X$ of $AX + XA^T + Q = 0$ for a symmetric `Q`.
 
     Bartels–Stewart on the complex Schur form of $A$ (`"schur"`, $O(n^3)$, CPU), the
@@ -104,11 +112,13 @@ def solve_continuous_lyapunov(A, Q, *, method="auto", memory_budget=None):
     X = solve_continuous_lyapunov(jnp.array([[-1.0, 2.0], [0.0, -3.0]]), jnp.eye(2))
     ```
     """
-    A, Q, n, method = _prepare("solve_continuous_lyapunov", ("A", "Q"), A, Q, method, memory_budget)
+    A, Q, n, method = _prepare(_owner, _names, A, Q, method, memory_budget)
     return _continuous(A, Q, n, method)
 
 
-def solve_discrete_lyapunov(M, Q, *, method="auto", memory_budget=None):
+def solve_discrete_lyapunov(
+    M, Q, *, method="auto", memory_budget=None, _owner="solve_discrete_lyapunov", _names=("M", "Q")
+):
     r"""The solution $X$ of $X = MXM^T + Q$ for a symmetric `Q` (unique when no product of
     two eigenvalues of $M$ is 1, e.g. $ρ(M) < 1$), by the bilinear transform to
     `solve_continuous_lyapunov` (or the Kronecker form $(I - M ⊗ M)\,\mathrm{vec}X =
@@ -118,7 +128,7 @@ def solve_discrete_lyapunov(M, Q, *, method="auto", memory_budget=None):
     X = solve_discrete_lyapunov(0.5 * jnp.eye(2), jnp.eye(2))   # = I / (1 - 0.25)
     ```
     """
-    M, Q, n, method = _prepare("solve_discrete_lyapunov", ("M", "Q"), M, Q, method, memory_budget)
+    M, Q, n, method = _prepare(_owner, _names, M, Q, method, memory_budget)
     eye = jnp.eye(n, dtype=M.dtype)
     if method == "kron":
         X = jnp.linalg.solve(jnp.eye(n * n, dtype=M.dtype) - jnp.kron(M, M), Q.reshape(-1))

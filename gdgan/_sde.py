@@ -187,12 +187,13 @@ def stationary_covariance(
         raise InputError(f"D: expected shape {J.shape} like J, got {D.shape}")
     if step is not None and is_concrete(step) and not float(step) > 0:
         raise InputError(f"step: expected None or a positive number, got {step!r}")
+    who = dict(_owner="stationary_covariance", _names=("J", "D"))
     if step is None:
-        C = solve_continuous_lyapunov(J, D, method=method, memory_budget=memory_budget)
+        C = solve_continuous_lyapunov(J, D, method=method, memory_budget=memory_budget, **who)
         ok = jnp.max(jnp.linalg.eigvals(J).real) < 0
     else:
         M = jnp.eye(J.shape[0], dtype=D.dtype) + step * J
-        C = solve_discrete_lyapunov(M, step * D, method=method, memory_budget=memory_budget)
+        C = solve_discrete_lyapunov(M, step * D, method=method, memory_budget=memory_budget, **who)
         ok = jnp.max(jnp.abs(jnp.linalg.eigvals(M))) < 1
     return jnp.where(ok, C, jnp.nan)
 
@@ -309,7 +310,8 @@ def sde(
     - `diffusion`: `None` (from the game), a callable `y -> (n, m)` matrix $Σ(θ)^{1/2}$ or a
       constant `(n, m)` matrix; `noise`: `"state"` or `"fixed"` (see above);
     - `y_star`: where `noise="fixed"` evaluates $Σ$; `n_samples`, `sample_key`: the samples
-      of `gdgan.gradient_covariance` (fixed for the whole run);
+      of `gdgan.gradient_covariance` (fixed for the whole run; `sample_key` defaults to
+      `jax.random.PRNGKey(0)`, so two calls without it share the samples);
     - `dt`: the step (default `lr / 4`); `solver`: a diffrax solver (default
       `diffrax.Euler()`); `brownian`: `"tree"` (a `diffrax.VirtualBrownianTree` with
       tolerance `tol`, default `dt / 8`) or `"increments"` (`diffrax.UnsafeBrownianPath`:
@@ -427,77 +429,69 @@ def sde(
     levy = getattr(solver, "minimal_levy_area", None) or diffrax.BrownianIncrement
     if levy is diffrax.AbstractSpaceTimeLevyArea:
         levy = diffrax.SpaceTimeLevyArea
-    return _sde(
-        _Drift(field, unravel, static),
-        diff,
-        v0,
-        keys,
-        t0,
-        t1,
-        dt,
-        tol,
-        solver,
-        saveat,
-        int(max_steps),
-        levy,
-        (m,),
-        args,
-        arr(diverge_norm),
-        unravel,
-        static,
-        fixed,
-        brownian,
+    opt = _Options(
+        t0=t0,
+        t1=t1,
+        dt=dt,
+        tol=tol,
+        diverge_norm=arr(diverge_norm),
+        solver=solver,
+        saveat=saveat,
+        max_steps=int(max_steps),
+        levy=levy,
+        shape=(m,),
+        brownian=brownian,
     )
+    return _sde(_Drift(field, unravel, static), diff, v0, keys, args, unravel, static, fixed, opt)
+
+
+class _Options(eqx.Module):
+    """Checked options of `sde`, handed to the compiled core as one pytree: arrays are
+    traced (new values reuse the compiled code), the rest is static."""
+
+    t0: jax.Array
+    t1: jax.Array
+    dt: jax.Array
+    tol: jax.Array
+    diverge_norm: jax.Array
+    solver: Any
+    saveat: Any
+    max_steps: int = eqx.field(static=True)
+    levy: Any = eqx.field(static=True)
+    shape: tuple = eqx.field(static=True)
+    brownian: str = eqx.field(static=True)
 
 
 @eqx.filter_jit
-def _sde(
-    drift,
-    diff,
-    v0,
-    keys,
-    t0,
-    t1,
-    dt,
-    tol,
-    solver,
-    saveat,
-    max_steps,
-    levy,
-    shape,
-    args,
-    diverge_norm,
-    unravel,
-    static,
-    fixed,
-    brownian,
-):
+def _sde(drift, diff, v0, keys, args, unravel, static, fixed, opt: _Options):
     def one(k):
-        if brownian == "tree":
-            bm = diffrax.VirtualBrownianTree(t0, t1, tol, shape, k, levy_area=levy)
+        if opt.brownian == "tree":
+            bm = diffrax.VirtualBrownianTree(
+                opt.t0, opt.t1, opt.tol, opt.shape, k, levy_area=opt.levy
+            )
             adjoint = diffrax.RecursiveCheckpointAdjoint()
         else:
-            bm = diffrax.UnsafeBrownianPath(shape, k, levy_area=levy)
+            bm = diffrax.UnsafeBrownianPath(opt.shape, k, levy_area=opt.levy)
             adjoint = diffrax.ForwardMode()
         terms = diffrax.MultiTerm(diffrax.ODETerm(drift), diffrax.ControlTerm(diff, bm))
         sol = diffrax.diffeqsolve(
             terms,
-            solver,
-            t0,
-            t1,
-            dt,
+            opt.solver,
+            opt.t0,
+            opt.t1,
+            opt.dt,
             v0,
             args,
-            saveat=saveat,
+            saveat=opt.saveat,
             stepsize_controller=diffrax.ConstantStepSize(),
-            max_steps=max_steps,
+            max_steps=opt.max_steps,
             adjoint=adjoint,
         )
         return sol.ts, sol.ys
 
     ts, vs = jax.vmap(one)(keys)
     norms = jnp.linalg.norm(vs, axis=-1)
-    diverged = jnp.any(~jnp.isfinite(norms) | (norms > diverge_norm), axis=-1)
+    diverged = jnp.any(~jnp.isfinite(norms) | (norms > opt.diverge_norm), axis=-1)
     ys = eqx.combine(jax.vmap(jax.vmap(unravel))(vs), static)
     return SDEResult(
         ts=ts[0],

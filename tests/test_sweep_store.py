@@ -212,3 +212,28 @@ def test_sigkill_then_resume_is_bitwise_identical(fault, tmp_path):
     proc = _run(out, True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     _same(gdgan.SweepResult.load(os.path.join(out, "results.npz")), small(chunk_size=3))
+
+
+EIGHT = textwrap.dedent("""
+    import os, sys
+    os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=8"
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    sys.path.insert(0, {tests!r})
+    from test_sweep_store import small
+    assert len(jax.devices()) == 8
+    small(chunk_size=3).save({out!r})
+""")
+
+
+def test_bitwise_identical_on_one_and_eight_devices(tmp_path):
+    """vmap mode: every run is its own solve, so sharding the chunk over 8 (virtual) CPU
+    devices changes nothing, to the bit."""
+    out = str(tmp_path / "eight.npz")
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    script = EIGHT.format(tests=os.path.join(ROOT, "tests"), out=out)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    _same(gdgan.SweepResult.load(out), small(chunk_size=3))

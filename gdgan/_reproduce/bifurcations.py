@@ -51,8 +51,9 @@ RULES = (
     ("optimistic", "simultaneous"),
     ("extragradient", "simultaneous"),
 )
-QUICK = dict(step_systems=("lq-wgan", "dirac-gan"), n_points=32)
-FULL = dict(step_systems=tuple(FAMILIES), n_points=96)
+QUICK = dict(families=tuple(FAMILIES), step_systems=("lq-wgan", "dirac-gan"), n_points=32)
+FULL = dict(families=tuple(FAMILIES), step_systems=tuple(FAMILIES), n_points=96)
+DS_MAX = 0.05  # the η-branches' largest step (smooth figures; the state does not move)
 LOCATE_TOL = 1e-6  # |η found − η_H|, |ω found − ω_H|, |α* − max_stable_step| (loose vs 1e-10)
 BRACKET = 1e-6  # ρ(α*(1 − BRACKET)) < 1 < ρ(α*(1 + BRACKET))
 
@@ -83,9 +84,10 @@ def run_bifurcations(cfg):
     `(numbers, branches)`; `branches[(label, "eta")]` and `branches[(label, method, order)]`
     are `gdgan.Branch`es."""
     eta_rows, step_rows, branches = [], [], {}
-    for label, (name, params, eta_h, omega_h) in FAMILIES.items():
+    for label in cfg["families"]:
+        name, params, eta_h, omega_h = FAMILIES[label]
         s, fam = _family(name, params)
-        br = continuation(fam, s.equilibrium, *ETA_RANGE)
+        br = continuation(fam, s.equilibrium, *ETA_RANGE, ds_max=DS_MAX)
         branches[(label, "eta")] = br
         p = br.p
         away = np.abs(p - eta_h) > 1e-9
@@ -239,14 +241,15 @@ def _figures(branches, numbers, out):
     from ..plot import bifurcation_diagram
 
     figs = []
-    fig = bifurcation_diagram(
-        branches[("lq-gan", "eta")],
-        parameter="η (gradient penalty)",
-        title="LQ GAN, σ = 1: equilibrium (0, σ) in η",
-    )
-    figs.append(_save(fig, out, "bifurcations_lq_gan.png"))
-    plt = _plt()
     labels = [label for label in FAMILIES if (label, "eta") in branches]
+    main = "lq-gan" if "lq-gan" in labels else labels[0]
+    fig = bifurcation_diagram(
+        branches[(main, "eta")],
+        parameter="η (gradient penalty)",
+        title=f"{main}, σ = 1: the equilibrium in η",
+    )
+    figs.append(_save(fig, out, f"bifurcations_{main.replace('-', '_')}.png"))
+    plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     for label in labels:
         br = branches[(label, "eta")]

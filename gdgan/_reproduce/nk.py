@@ -48,9 +48,11 @@ def verdict_stability_table(numbers):
     if bad:
         return False, "; ".join(bad[:3])
     n_hold = sum(r["assumptions_hold"] and r["eta"] == 0 for r in rows)
+    other = sorted({r["system"] for r in rows} - {"lq", "uniform", "dirac"})
     return True, (
         f"{n_hold} equilibria satisfy Theorem 3.1's assumptions and are stable within "
-        "the Lemma's bounds; every WGAN is marginal and every penalised system stable"
+        "the Lemma's bounds; every WGAN is marginal and every penalised LQ, uniform and "
+        "Dirac system stable" + (f" (not judged: {', '.join(other)})" if other else "")
     )
 
 
@@ -64,11 +66,13 @@ def _table_markdown(rows):
         b = r["bounds"]
         bounds = (
             f"[{b['complex_re_lower']:.3g}, {b['complex_re_upper']:.3g}]; {b['real_upper']:.3g}"
-            if r["assumptions_hold"]
+            if r["assumptions_hold"] and r["eta"] == 0
             else "—"
         )
         hold = "hold" if r["assumptions_hold"] else "fail: " + ", ".join(r["failed_conditions"])
         resp = "—" if r["respects_bounds"] is None else ("yes" if r["respects_bounds"] else "NO")
+        if r["eta"] != 0 and r["respects_bounds"] is not None:
+            resp = "n/a (the Lemma is for η = 0)"
         lines.append(
             f"| {r['system']} | {r['loss']} | {r['eta']:g} | {r['verdict']} | {r['max_real']:.4g} | "
             f"{hold} | {bounds} | {resp} | {r['max_stable_step']:.4g} |"

@@ -173,13 +173,15 @@ def sweep(
     - `chunk_size`: runs per chunk (memory bound); `seed`: for samplers (same seed →
       identical results).
     - `rtol`, `atol`, `solver`, `max_steps`, `converge_tol`, `diverge_norm`, `cycle_rtol`,
-      `n_check`: as in `gdgan.simulate` (`n_check` monitor points per run for the
-      cycling test; fewer than `simulate`'s default because, under `vmap`, interpolating
-      the monitor dominated the cost: 401 points tripled the time of a sweep).
+      `n_check`: as in `gdgan.simulate` (the cycling test uses the amplitude carried
+      through the solve; `n_check` only matters with a conserved quantity, which sweeps do
+      not use; kept for compatibility and in the manifest).
     - `spectrum`: `"auto"` (when the state has at most 16 coordinates), `True` or `False`:
       the eigenvalue verdict at each converged run's final state.
     - `out`: a directory; each finished chunk is written at once (`chunk-NNNNN.npz`) with a
-      `manifest.json` holding the configuration, then `results.npz` and `summary.json`.
+      `manifest.json` holding the configuration and each chunk's SHA-256, then
+      `results.npz` and `summary.json`; a killed sweep resumes to bitwise the same results,
+      and a missing, truncated or corrupted chunk is reported and recomputed.
       `resume=True` skips the finished chunks of a directory with the same configuration
       and refuses one with a different configuration. `tag`: JSON-able user description
       stored in (and compared with) the manifest.

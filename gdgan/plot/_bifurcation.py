@@ -27,6 +27,20 @@ def _flat_rows(y):
     return np.concatenate([np.asarray(a).reshape(m, -1) for a in leaves], axis=1)
 
 
+def _coordinate_names(y):
+    """One name per coordinate of `ravel_pytree(y)`: `disc.w`, `gen.mu[1]`, ..."""
+    import equinox as eqx
+
+    from .._tree import leaf_names
+
+    params = eqx.filter(y, eqx.is_inexact_array)
+    out = []
+    for name, leaf in zip(leaf_names(params), jax.tree_util.tree_leaves(params)):
+        size = int(np.size(leaf))
+        out += [name] if size == 1 else [f"{name}[{k}]" for k in range(size)]
+    return out
+
+
 def _measure(y, measure):
     """`(values (m,), label)` of a measure on a batched state."""
     if measure is None or measure == "norm":
@@ -157,8 +171,11 @@ def periodic_orbit(orbit, field, *, coords=(0, 1), n=400, title=None, ax=None):
     **Returns:** a `matplotlib.figure.Figure`.
 
     ```python
-    orb = gdgan.periodic_orbit(field, y0, 6.6)
-    gdgan.plot.periodic_orbit(orb, field).savefig("orbit.png")
+    def vdp(t, y, args):  # van der Pol, mu = 1: an attracting limit cycle
+        return {"disc": y["gen"], "gen": (1 - y["disc"] ** 2) * y["gen"] - y["disc"]}
+
+    orb = gdgan.periodic_orbit(vdp, {"disc": 2.0, "gen": 0.0}, 6.6)
+    gdgan.plot.periodic_orbit(orb, vdp).savefig("orbit.png")
     ```
     """
     if not hasattr(orbit, "floquet_multipliers"):
@@ -186,8 +203,9 @@ def periodic_orbit(orbit, field, *, coords=(0, 1), n=400, title=None, ax=None):
     )
     a.plot(pts[:, 0], pts[:, 1], color="tab:blue", lw=1.8, label=f"orbit: {kind}")
     a.plot([pts[0, 0]], [pts[0, 1]], "ko", ms=5, label="y0")
-    a.set_xlabel(f"coordinate {i}")
-    a.set_ylabel(f"coordinate {j}")
+    names = _coordinate_names(orbit.y0)
+    a.set_xlabel(names[i] if len(names) == rows.shape[1] else f"coordinate {i}")
+    a.set_ylabel(names[j] if len(names) == rows.shape[1] else f"coordinate {j}")
     a.set_title(title or f"periodic orbit, T = {T:.6g} ({orbit.result_name})")
     a.legend(fontsize="small")
     if ax is None:
