@@ -96,7 +96,7 @@ def _help(parser: argparse.ArgumentParser) -> str:
 def cli_reference() -> str:
     """The Markdown of the CLI reference: `gdgan --help`, then each command's `--help`."""
     old = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = "100"  # argparse wraps to $COLUMNS: fixed for a stable page
+    os.environ["COLUMNS"] = "86"  # argparse wraps to $COLUMNS: the width of a code block
     try:
         parser = _find_parser()
         parts = ["## `gdgan`", "", "```text", _help(parser), "```", ""]

@@ -556,14 +556,8 @@ def solve_lyapunov(J, *, memory_budget=None):
 
 @eqx.filter_jit
 def _vdot(field, y_star, z, P, args):
-    params, static = eqx.partition(y_star, eqx.is_inexact_array)
-    v, unravel = ravel_pytree(params)
-
-    def one(zi):
-        h = field(0.0, eqx.combine(unravel(v + zi), static), args)
-        return 2.0 * zi @ (P @ ravel_pytree(eqx.filter(h, eqx.is_inexact_array))[0])
-
-    return jax.vmap(one)(z)
+    f, v, _ = flatten(field, y_star, 0.0, args)
+    return jax.vmap(lambda zi: 2.0 * zi @ (P @ f(v + zi)))(z)
 
 
 def lyapunov_certificate(

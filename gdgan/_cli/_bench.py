@@ -16,6 +16,7 @@ from .._checks import InputError
 
 JACOBIAN_METHODS = ("gdgan", "gdgan-jvp", "jacfwd", "rowloop", "njvp")
 EIG_METHODS = ("numpy", "jnp", "matrix-free")
+MF_METHODS = ("matrix-free", "matrix-free-f32", "arpack")  # on the same product with J
 
 
 def ring_for(n_target: int, n_samples: int = 512):
@@ -64,10 +65,12 @@ def run_one(kind, method, spec, repeats=1, k=6, limit_gb=12.0):
     import numpy as np
 
     from .._analysis import flatten, jacobian
-    from .._spectra import rightmost_eigenvalues
+    from .._regularizers import GradientPenalty
 
     s = _system(spec)
-    field, y = s.field(), s.init
+    # eigenvalues: the ring with GradientPenalty(0.5), the issue's 10⁶ configuration
+    field = s.field(GradientPenalty(0.5)) if kind == "eig" else s.field()
+    y = s.init
     f, v, _ = flatten(field, y)
     n = int(v.size)
     base = _maxrss_bytes()
@@ -132,25 +135,91 @@ def run_one(kind, method, spec, repeats=1, k=6, limit_gb=12.0):
             ev = ev[np.lexsort((-ev.imag, -ev.real))]
             row["rightmost"] = [[float(e.real), float(e.imag)] for e in ev[:k]]
             row["rho"] = float(np.max(np.abs(ev)))
-        elif method == "matrix-free":
-            t0 = time.perf_counter()
-            r = rightmost_eigenvalues(field, y, k)
-            best = first = time.perf_counter() - t0
-            row.update(
-                rightmost=[[float(e.real), float(e.imag)] for e in r.eigenvalues],
-                n_matvecs=r.n_matvecs,
-                max_residual=float(np.max(r.residuals)),
-                converged=bool(r.all_converged),
-                scale=r.scale,
-            )
+        elif method in MF_METHODS:
+            row.update(_matrix_free(field, y, method, k))
+            best = first = row["wall_s"]
         else:
-            raise InputError(f"method: expected one of {EIG_METHODS}, got {method!r}")
+            raise InputError(
+                f"method: expected one of {EIG_METHODS + MF_METHODS[1:]}, got {method!r}"
+            )
         row.update(time_s=best, first_call_s=first)
         peak = _maxrss_bytes()
     else:
         raise InputError(f"kind: expected 'jacobian' or 'eig', got {kind!r}")
     row.update(peak_rss_gib=peak / 2**30, baseline_rss_gib=base / 2**30, status="ok")
     return row
+
+
+def _matrix_free(field, y, method, k, tol=None):
+    """`rightmost_eigenvalues`' own steps, timed apart: linearising and compiling the JVP,
+    the products with J (count and seconds each), the rest (Gram–Schmidt, restarts: the
+    basis vectors read), and the whole call."""
+    import numpy as np
+
+    from .._spectra import _matvec_of, _solve, _tol
+
+    dtype = "float32" if method == "matrix-free-f32" else None
+    tol = _tol(tol, dtype)
+    t0 = time.perf_counter()
+    matvec, n, _ = _matvec_of(field, y, 0.0, None, dtype)
+    matvec(np.ones(n))
+    compile_s = time.perf_counter() - t0
+    spent = [0.0]
+
+    def timed(x):
+        t = time.perf_counter()
+        out = matvec(x)
+        spent[0] += time.perf_counter() - t
+        return out
+
+    stats = {}
+    t1 = time.perf_counter()
+    r = _solve(
+        timed,
+        n,
+        k,
+        "rightmost",
+        None,
+        method="arpack" if method == "arpack" else "krylov-schur",
+        ncv=None,
+        tol=tol,
+        max_restarts=300,
+        v0=None,
+        return_eigenvectors=False,
+        seed=0,
+        stats=stats,
+    )
+    solve_s = time.perf_counter() - t1
+    return dict(
+        rightmost=[[float(e.real), float(e.imag)] for e in r.eigenvalues],
+        n_matvecs=r.n_matvecs,
+        n_restarts=r.n_restarts,
+        basis_reads=stats.get("basis_reads"),
+        tol=tol,
+        jvp_s=spent[0] / max(r.n_matvecs, 1),
+        other_s=solve_s - spent[0],
+        compile_s=compile_s,
+        wall_s=compile_s + solve_s,
+        max_residual=float(np.max(r.residuals)),
+        converged=bool(r.all_converged),
+        scale=r.scale,
+    )
+
+
+def machine() -> dict:
+    """The machine and its load, recorded with every table."""
+    import platform
+
+    try:
+        load = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        load = None
+    return {
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "load_average": load,
+        "python": platform.python_version(),
+    }
 
 
 def run_child(kind, method, spec, repeats=1, timeout=900, k=6):
@@ -182,19 +251,26 @@ def run_child(kind, method, spec, repeats=1, timeout=900, k=6):
 
 
 def add_errors(rows):
-    """Error of the matrix-free rightmost eigenvalues against the dense ones (same n)."""
+    """Errors of the matrix-free rightmost eigenvalues against the dense ones (same n), and
+    of float32 products and ARPACK against gdgan's float64 matrix-free run (same n)."""
     import numpy as np
 
-    dense = {r["n"]: r for r in rows if r.get("method") == "numpy" and r.get("status") == "ok"}
-    for r in rows:
-        if r.get("method") == "matrix-free" and r.get("status") == "ok" and r["n"] in dense:
+    def err(r, ref, scale):
+        a = np.array([complex(*e) for e in r["rightmost"]])
+        b = np.array([complex(*e) for e in ref["rightmost"]][: len(a)])
+        e = np.abs(a - b)
+        return float(e.max()), float(e.max() / scale), float(np.max(e / np.maximum(abs(b), 1e-300)))
+
+    ok = [r for r in rows if r.get("status") == "ok"]
+    dense = {r["n"]: r for r in ok if r.get("method") == "numpy"}
+    mf = {r["n"]: r for r in ok if r.get("method") == "matrix-free"}
+    for r in ok:
+        if r.get("method") == "matrix-free" and r["n"] in dense:
             d = dense[r["n"]]
-            a = np.array([complex(*e) for e in r["rightmost"]])
-            b = np.array([complex(*e) for e in d["rightmost"]][: len(a)])
-            err = np.abs(a - b)
-            r["abs_err_vs_dense"] = float(err.max())
-            r["err_over_rho"] = float(err.max() / d["rho"])
-            r["rel_err_vs_dense"] = float(np.max(err / np.maximum(np.abs(b), 1e-300)))
+            r["abs_err_vs_dense"], r["err_over_rho"], r["rel_err_vs_dense"] = err(r, d, d["rho"])
+        if r.get("method") in MF_METHODS[1:] and r["n"] in mf:
+            m = mf[r["n"]]
+            r["abs_err_vs_f64"], _, r["rel_err_vs_f64"] = err(r, m, m["scale"])
     return rows
 
 
@@ -207,9 +283,11 @@ def bench(
     timeout=900,
     max_dense_eig=4000,
     extra_mf=(),
+    mf_methods=MF_METHODS,
     progress=None,
 ):
-    """Rows for every (size, method); `extra_mf`: sizes (or "preset") run matrix-free only."""
+    """Rows for every (size, method); `extra_mf`: sizes (or "preset") run with each of
+    `mf_methods` only (gdgan float64, gdgan float32 products, ARPACK, on one product)."""
     rows = []
     methods = methods or (JACOBIAN_METHODS if kind == "jacobian" else EIG_METHODS)
     for n in sizes:
@@ -229,38 +307,46 @@ def bench(
                 progress(rows[-1])
     if kind == "eig":
         for spec in extra_mf:
-            rows.append(run_child(kind, "matrix-free", spec, repeats, timeout))
-            if progress:
-                progress(rows[-1])
+            for m in mf_methods:
+                rows.append(run_child(kind, m, spec, repeats, timeout))
+                if progress:
+                    progress(rows[-1])
     return add_errors(rows)
 
 
 def table(rows) -> str:
-    head = f"{'kind':<9}{'method':<12}{'n':>9}{'time s':>10}{'peak GiB':>10}{'base GiB':>10}  notes"
+    head = f"{'kind':<9}{'method':<16}{'n':>9}{'time s':>10}{'peak GiB':>10}{'base GiB':>10}  notes"
     out = [head, "-" * len(head)]
     for r in rows:
         n = r.get("n", r.get("spec", "?"))
         if r.get("status") != "ok":
             out.append(
-                f"{r['kind']:<9}{r['method']:<12}{n!s:>9}{'-':>10}{'-':>10}{'-':>10}  {r['status']}"
+                f"{r['kind']:<9}{r['method']:<16}{n!s:>9}{'-':>10}{'-':>10}{'-':>10}  {r['status']}"
             )
             continue
         notes = []
+        if r["kind"] == "jacobian" and r.get("jacobian_gib"):
+            extra = (r["peak_rss_gib"] - r["baseline_rss_gib"]) / r["jacobian_gib"]
+            notes.append(f"(peak - base) / size(J) = {extra:.2f}")
         if "max_abs_diff_vs_jacfwd" in r:
             notes.append(f"|J-jacfwd|={r['max_abs_diff_vs_jacfwd']:.1e}")
         if "note" in r:
             notes.append(r["note"])
         if "n_matvecs" in r:
             notes.append(
-                f"{r['n_matvecs']} matvecs, res {r['max_residual']:.1e}"
+                f"{r['n_matvecs']} JVPs × {r['jvp_s']:.3f} s + {r['other_s']:.1f} s other "
+                f"({r['basis_reads']} basis reads) + {r['compile_s']:.1f} s compile, "
+                f"tol {r['tol']:.0e}, res {r['max_residual']:.1e}"
                 + ("" if r["converged"] else " (not converged)")
             )
+        if "abs_err_vs_f64" in r:
+            notes.append(f"vs gdgan f64: {r['abs_err_vs_f64']:.1e} (rel {r['rel_err_vs_f64']:.1e})")
         if "abs_err_vs_dense" in r:
             notes.append(f"err {r['abs_err_vs_dense']:.1e} (rel {r['rel_err_vs_dense']:.1e})")
-        if r["method"] in ("numpy", "jnp", "matrix-free"):
+        if r["method"] in EIG_METHODS + MF_METHODS:
             notes.append(f"Re λ1={r['rightmost'][0][0]:.6g}")
         out.append(
-            f"{r['kind']:<9}{r['method']:<12}{n:>9}{r['time_s']:>10.3f}"
+            f"{r['kind']:<9}{r['method']:<16}{n:>9}{r['time_s']:>10.3f}"
             f"{r['peak_rss_gib']:>10.2f}{r['baseline_rss_gib']:>10.2f}  " + "; ".join(notes)
         )
     return "\n".join(out)

@@ -166,31 +166,38 @@ def verdict_cycles(numbers):
             f"none of the {len(li)} continuous-time first-order runs oscillates "
             f"after the transient (modes: {', '.join(modes)}): no cycle to analyse"
         )
-    failed = [r for r in osc if not r.get("converged")]
-    if failed:
-        never = sum(r.get("result") == "no_return" for r in failed)
-        return False, (
-            f"{len(failed)} of {len(osc)} oscillations are not periodic orbits: "
-            f"{never} never came back within {RETURN_TOL:g} of their end point in "
-            f"the window, shooting failed on {len(failed) - never}"
+    never = [r for r in osc if r.get("result") == "no_return"]
+    failed = [r for r in osc if not r.get("converged") and r.get("result") != "no_return"]
+    periodic = [r for r in osc if r.get("converged")]
+    neutral = [r for r in periodic if not r["isolated"]]
+    unstable = [r for r in periodic if r["isolated"] and not r["stable"]]
+    cycles = [r for r in periodic if r["isolated"] and r["stable"]]
+    if len(cycles) == len(osc):
+        return True, (
+            f"all {len(osc)} oscillations are isolated attracting limit cycles "
+            f"(periods {', '.join(format(r['period'], '.4g') for r in osc)}; moduli "
+            f"{_moduli(osc[0])})"
         )
-    neutral = [r for r in osc if not r["isolated"]]
+    parts = []
+    if never or failed:
+        parts.append(
+            f"{len(never) + len(failed)} are not periodic orbits ({len(never)} never came "
+            f"back within {RETURN_TOL:g} of their end point in the window, shooting failed "
+            f"on {len(failed)})"
+        )
     if neutral:
-        return False, (
-            f"{len(neutral)} of {len(osc)} oscillations are periodic orbits in a "
-            f"neutral family ({neutral[0]['n_at_one']} multipliers at 1, moduli "
-            f"{_moduli(neutral[0])}), not isolated limit cycles"
+        parts.append(
+            f"{len(neutral)} are periodic orbits in a neutral family (e.g. "
+            f"{neutral[0]['n_at_one']} multipliers at 1, moduli {_moduli(neutral[0])}), not "
+            "isolated limit cycles"
         )
-    unstable = [r for r in osc if not r["stable"]]
     if unstable:
-        return False, (
-            f"{len(unstable)} of {len(osc)} oscillations are isolated but "
-            f"unstable cycles (moduli {_moduli(unstable[0])})"
+        parts.append(
+            f"{len(unstable)} are isolated but unstable cycles (moduli {_moduli(unstable[0])})"
         )
-    return True, (
-        f"all {len(osc)} oscillations are isolated attracting limit cycles "
-        f"(periods {', '.join(format(r['period'], '.4g') for r in osc)}; moduli "
-        f"{_moduli(osc[0])})"
+    return False, (
+        f"of {len(osc)} sustained oscillations, {len(cycles)} are isolated attracting limit "
+        "cycles; " + "; ".join(parts)
     )
 
 
