@@ -42,8 +42,8 @@ from ._losses import Loss as Loss
 from ._modified import DriftCorrection as DriftCorrection
 from ._modified import modified_field as modified_field
 from ._periodic import OrbitResult as OrbitResult
-from ._periodic import PeriodicOrbit as PeriodicOrbit
 from ._periodic import PeriodGuess as PeriodGuess
+from ._periodic import PeriodicOrbit as PeriodicOrbit
 from ._periodic import estimate_period as estimate_period
 from ._periodic import periodic_orbit as periodic_orbit
 from ._regularizers import R1 as R1

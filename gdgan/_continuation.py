@@ -53,7 +53,6 @@ from ._analysis import flatten, jacobian, sort_by_real
 from ._checks import InputError, InputTypeError, check_finite_tree
 from ._game import check_state
 
-KINDS = ("fold", "hopf", "branch_point", "flip", "neimark_sacker")
 STATUSES = {
     "reached_stop": "the branch reached p_stop",
     "left_interval": "the branch turned back and left [p_start, p_stop] on the p_start side",

@@ -265,7 +265,7 @@ def test_systems_equilibria_are_zeros_of_the_field(name, loss):
 
 
 def test_system_errors():
-    with pytest.raises(ValueError, match=r"system: expected one of \['dirac', 'lq'"):
+    with pytest.raises(ValueError, match=r"system: expected one of \[.*'dirac'.*'lq'.*got 'lqq'"):
         gdgan.systems.get("lqq")
     with pytest.raises(
         ValueError, match=r"param: system 'lq' has parameters \['loss', 'sigma'\], got 'sgima'"

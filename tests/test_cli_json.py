@@ -52,6 +52,8 @@ def test_every_command_has_a_schema():
         "sweep",
         "reproduce",
         "bench",
+        "continue",
+        "orbit",
     }
 
 
@@ -200,3 +202,18 @@ def test_bench(capsys, monkeypatch):
     check("bench", obj)
     status = {r["method"]: r["status"] for r in obj["rows"]}
     assert status["numpy"] == "ok" and status["matrix-free"] == "timeout > 9 s"
+
+
+def test_continue_and_orbit(capsys):
+    """Continuous and discrete continuation and an orbit of the LQ WGAN follow their schemas."""
+    obj = run_json(capsys, "continue", "lq", "--loss", "wgan", "--param", "eta=-0.5:0.5")
+    check("continue", obj)
+    assert [p["kind"] for p in obj["points"]] == ["hopf"]
+    obj = run_json(
+        capsys, "continue", "lq", "--loss", "wgan", "--eta", "0.25", "--param", "lr=0.1:1"
+    )
+    check("continue", obj)
+    assert obj["time"] == "discrete" and "spectral_radius" in obj
+    obj = run_json(capsys, "orbit", "lq", "--loss", "wgan", "--window", "20")
+    check("orbit", obj)
+    assert obj["isolated"] is False

@@ -259,6 +259,16 @@ def test_bad_input_errors():
         gdgan.continuation(fold_of, y0, 1.0, 0.0, max_points=1)
     with pytest.raises(ValueError, match="p_start: expected a finite"):
         gdgan.continuation(fold_of, y0, float("nan"), 0.0)
+
+    def line_of(p):  # a line of equilibria x + y = 0 for every p: no curve to follow
+        def field(t, y, args):
+            s = y["disc"] + y["gen"]
+            return {"disc": -s, "gen": s}
+
+        return field
+
+    with pytest.raises(ValueError, match="continuum"):
+        gdgan.continuation(line_of, state(0.5, -0.5), 0.0, 1.0)
     s = gdgan.systems.get("dirac", loss="wgan")
     with pytest.raises(ValueError, match="lr_start: expected a positive"):
         gdgan.continuation_discrete(s.field(), s.equilibrium, 0.0, 1.0)

@@ -74,6 +74,9 @@ def test_memory_guards_refuse_before_allocating():
         solve_continuous_lyapunov(np.eye(300), np.eye(300), memory_budget=1 << 20)
     with pytest.raises(ValueError, match=r"stationary_covariance: J: expected a dense 300"):
         gdgan.stationary_covariance(-np.eye(300), np.eye(300), memory_budget=1 << 20)
+    # the old Kronecker solve at n = 300: 3 n⁴ float64s ≈ 194 GB, refused up front
+    with pytest.raises(ValueError, match=r"stationary_covariance: J: .*\(kron\).*GiB"):
+        gdgan.stationary_covariance(-np.eye(300), np.eye(300), method="kron")
     with pytest.raises(ValueError, match="method: expected one of"):
         solve_continuous_lyapunov(-np.eye(2), np.eye(2), method="bogus")
 

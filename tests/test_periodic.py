@@ -106,6 +106,21 @@ def test_failures_are_statuses_not_exceptions():
     assert out.result_name == "newton_failed"
 
 
+def test_vmap_equals_a_loop():
+    """Batched starts (vmap over y0 and the period guess) give what one call per start
+    gives; a start at the equilibrium fails alone, as a status."""
+    x0, T = jnp.array([0.4, 0.7, 0.0]), jnp.array([3.5, 4.0, 3.0])
+    batch = jax.vmap(lambda x, t: gdgan.periodic_orbit(hopf, {"disc": x, "gen": 0.2}, t))(x0, T)
+    assert list(batch.result_name)[:2] == ["successful", "successful"]
+    assert batch.result_name[2] != "successful"
+    for i in range(2):
+        one = gdgan.periodic_orbit(hopf, {"disc": x0[i], "gen": 0.2}, T[i])
+        assert float(batch.period[i]) == pytest.approx(float(one.period), abs=1e-12)
+        np.testing.assert_allclose(
+            batch.floquet_multipliers[i], one.floquet_multipliers, atol=1e-10
+        )
+
+
 def test_bad_input_errors():
     with pytest.raises(ValueError, match="period"):
         gdgan.periodic_orbit(hopf, {"disc": 0.4, "gen": 0.2}, -1.0)

@@ -1,6 +1,7 @@
 """The multi-host path, exercised: two processes on localhost (`jax.distributed`, gloo CPU
 collectives, two virtual CPU devices each) run a sweep with `out=DIR` that equals the
-single-process run bitwise; only process 0 writes; both killed, a two-process resume
+single-process run (outcomes, steps, times exactly; states to 1e-12, see
+`test_sweep_store._close`); only process 0 writes; both killed, a two-process resume
 completes with the same results."""
 
 import os
@@ -79,14 +80,14 @@ def _pair(out, resume, fault=None):
 
 
 def test_two_processes_equal_one_and_resume(tmp_path):
-    from test_sweep_store import _same, small
+    from test_sweep_store import _close, small
 
     single = small(chunk_size=3)
     out = str(tmp_path / "two")
     (rc0, o0, e0), (rc1, o1, e1) = _pair(out, False)
     assert rc0 == 0 and rc1 == 0, (e0[-2000:], e1[-2000:])
     assert "WROTE 0" not in o0 and "WROTE 0" in o1  # only process 0 writes
-    _same(gdgan.SweepResult.load(os.path.join(out, "results.npz")), single)
+    _close(gdgan.SweepResult.load(os.path.join(out, "results.npz")), single)
 
     # kill: process 0 dies with SIGKILL after its first chunk; process 1 is then killed too
     out2 = str(tmp_path / "killed")
@@ -96,5 +97,5 @@ def test_two_processes_equal_one_and_resume(tmp_path):
     (rc0, _, e0), (rc1, _, e1) = _pair(out2, True)
     assert rc0 == 0 and rc1 == 0, (e0[-2000:], e1[-2000:])
     got = gdgan.SweepResult.load(os.path.join(out2, "results.npz"))
-    _same(got, single)
+    _close(got, single)
     assert np.all(got.outcome >= 0)

@@ -146,6 +146,19 @@ def _same(a, b):
         np.testing.assert_array_equal(a.arrays[k], b.arrays[k], err_msg=k)
 
 
+def _close(a, b):
+    """Equal across device counts: integer arrays (outcomes, steps, ...) exactly, floats to
+    1e-12. Not bitwise: when the host platform exposes several devices, XLA compiles the
+    per-device program differently, and the Runge-Kutta arithmetic differs in the last bit
+    (measured: 1 vs 2 or 8 devices, same step counts, final states within 3e-15)."""
+    for k in a.arrays:
+        x, y = np.asarray(a.arrays[k]), np.asarray(b.arrays[k])
+        if np.issubdtype(x.dtype, np.floating):
+            np.testing.assert_allclose(x, y, rtol=0, atol=1e-12, equal_nan=True, err_msg=k)
+        else:
+            np.testing.assert_array_equal(x, y, err_msg=k)
+
+
 def test_unwritable_directory_fails_before_compute(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
@@ -227,9 +240,10 @@ EIGHT = textwrap.dedent("""
 """)
 
 
-def test_bitwise_identical_on_one_and_eight_devices(tmp_path):
+def test_same_on_one_and_eight_devices(tmp_path):
     """vmap mode: every run is its own solve, so sharding the chunk over 8 (virtual) CPU
-    devices changes nothing, to the bit."""
+    devices changes no outcome, step count or stopping time, and states only in the last
+    bit (see `_close`: not bitwise, unlike chunk sizes within one process)."""
     out = str(tmp_path / "eight.npz")
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     script = EIGHT.format(tests=os.path.join(ROOT, "tests"), out=out)
@@ -237,4 +251,4 @@ def test_bitwise_identical_on_one_and_eight_devices(tmp_path):
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    _same(gdgan.SweepResult.load(out), small(chunk_size=3))
+    _close(gdgan.SweepResult.load(out), small(chunk_size=3))

@@ -371,7 +371,11 @@ def sweep(
     mesh = Mesh(np.asarray(devices), ("runs",))
     sharding = NamedSharding(mesh, P("runs"))
     replicated = NamedSharding(mesh, P())
-    padded = -(-min(chunk_size, n_runs) // n_dev) * n_dev
+    # runs per device padded to a multiple of 8: XLA's CPU code for a batch of one, or for
+    # the tail of a batch that does not fill its SIMD vectors, rounds differently from the
+    # vectorised body, so results would depend on the chunk size and the device count
+    per_device = -(-min(chunk_size, n_runs) // n_dev)
+    padded = -(-per_device // 8) * 8 * n_dev
 
     # -- the output directory: process 0 checks and creates it, then tells the others
     store, done = None, np.zeros(n_chunks, bool)

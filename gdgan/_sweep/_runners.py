@@ -81,13 +81,20 @@ class Options(eqx.Module):
         return self.unravel(self.flat(centre) + v)
 
 
+def _norm(x):
+    """Euclidean norm whose rounding does not depend on the batch width: the squares are
+    kept out of XLA's fusion (no fused multiply-add), so results are bitwise the same on
+    1 or 8 devices and for any chunk size."""
+    return jnp.sqrt(jnp.sum(jax.lax.optimization_barrier(jnp.square(x))))
+
+
 def _post(opt, pr, v_final):
     """residual, distance, nearest, verdict, max_real at a final state."""
     finite = jnp.all(jnp.isfinite(v_final))
     y = opt.unravel(jnp.where(finite, v_final, 0.0))
-    residual = jnp.where(finite, jnp.linalg.norm(opt.flat(pr.field(0.0, y, None))), jnp.nan)
+    residual = jnp.where(finite, _norm(opt.flat(pr.field(0.0, y, None))), jnp.nan)
     if pr.equilibria:
-        dist = jnp.stack([jnp.linalg.norm(v_final - opt.flat(e)) for e in pr.equilibria])
+        dist = jnp.stack([_norm(v_final - opt.flat(e)) for e in pr.equilibria])
         dist = jnp.where(jnp.isfinite(dist), dist, jnp.inf)
         nearest = jnp.where(finite, jnp.argmin(dist).astype(jnp.int32), -1)
         distance = jnp.where(finite, jnp.min(dist), jnp.nan)
@@ -287,8 +294,6 @@ def run_chunk(opt: Options, problems, params, V):
     def body(arrays, params, V):
         return jax.vmap(lambda a, p, v: one(opt, eqx.combine(a, static), p, v))(arrays, params, V)
 
-    if opt.mesh.devices.size == 1:
-        return body(arrays, params, V)
     return jax.shard_map(
         body, mesh=opt.mesh, in_specs=P("runs"), out_specs=P("runs"), check_vma=False
     )(arrays, params, V)
