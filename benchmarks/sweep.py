@@ -348,7 +348,7 @@ def run(sizes, cap, repeats, systems):
                 else:
                     cold, warm, out = r
                     extrapolated = False
-                out = np.asarray(out).reshape(len(Y0), -1)
+                out = np.asarray(out).reshape(np.shape(out)[0], -1)
                 k = min(4, len(out))
                 err = float(np.max(np.abs(out[:k] - ref[:k])))
                 rows.append(
@@ -394,7 +394,8 @@ def table(rows, torch_msg, info):
         d = keyed.get((r["system"], r["batch"], "d vmap diffrax"))
         e = keyed.get((r["system"], r["batch"], "e shared step"))
         ratio = ""
-        if d and e and r["method"] not in ("d vmap diffrax", "e shared step"):
+        jax_row = not r["method"].startswith(("a ", "b ", "c "))
+        if d and e and jax_row and r["method"] not in ("d vmap diffrax", "e shared step"):
             ratio = (
                 f" vs d {d['warm_s'] / r['warm_s']:.2f}x/{d['cold_s'] / r['cold_s']:.2f}x"
                 f" vs e {e['warm_s'] / r['warm_s']:.2f}x/{e['cold_s'] / r['cold_s']:.2f}x"

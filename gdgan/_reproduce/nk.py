@@ -476,13 +476,13 @@ def dirac_stabilizers(out: Path, quick: bool) -> Section:
         ok = np.isfinite(psi) & np.isfinite(theta)
         ax.plot(psi[ok], theta[ok], lw=1)
         ax.plot([0], [0], "k*", ms=10)
-        ax.set(
-            title=f"{label}: ends at {where}",
-            xlabel="ψ (discriminator)",
-            ylabel="θ (generator)",
-            xlim=(-1.6, 1.6),
-            ylim=(-1.6, 1.6),
-        )
+        end = res.y_final["disc"]["psi"], res.y_final["gen"]["theta"]
+        ax.plot([float(end[0])], [float(end[1])], "o", color="C3", ms=5, label="end (t = 100)")
+        at = "at the " if where.startswith("equilibrium") else ""
+        ax.set_title(f"{label}\nends {at}{where}", fontsize=9)
+        ax.set(xlabel="ψ (discriminator)", ylabel="θ (generator)", xlim=(-2.3, 2.3))
+        ax.set(ylim=(-2.3, 2.3))
+        ax.legend(fontsize=7, loc="upper right")
     fig.suptitle("Dirac-GAN trajectories from (ψ, θ) = (0, 1)")
     fig.tight_layout()
     fig_name = _save(fig, out, "dirac_stabilizers.png")

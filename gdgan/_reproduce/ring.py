@@ -341,8 +341,8 @@ def _protocol_text(cfg, quick):
         "= initialisation `ring(seed=s)` and its own minibatch keys), the same seeds for every "
         f"arm. Judged: the {cfg['judged']!r} schedule"
         + (
-            " (the authors' constant step at 3 000 iterations is reported beside it, not "
-            "judged: 30× shorter than their protocol)"
+            f" (the authors' constant step at {cfg['steps']:,} iterations is reported beside "
+            f"it, not judged: {100_000 / cfg['steps']:.3g}× shorter than their protocol)"
             if quick
             else ""
         )

@@ -300,11 +300,19 @@ def _figures(curves, slices, out: Path):
 
     figs = []
     fig = plot_radius(curves)
-    for ax in fig.axes:  # only the sampled η were measured: markers, no lines between them
+    # only the sampled η were measured: markers and min–max bars, nothing drawn in between
+    for ax in fig.axes:
         for line in ax.get_lines():
             line.set_linestyle("none")
             if line.get_marker() in (None, "", "None", "none"):
                 line.set_marker("o")
+        for coll in list(ax.collections):
+            if type(coll).__name__ in ("PolyCollection", "FillBetweenPolyCollection"):
+                coll.remove()
+        label = ax.get_title()
+        for eta, b in curves.get(label, []):
+            sm = b.summary()
+            ax.vlines(eta, sm["min"], sm["max"], color="C0", alpha=0.4, lw=6)
     fig.suptitle("Basin radius of y* against the penalty η (median, min–max over directions)")
     fig.savefig(out / "roa_radius.png", dpi=110, bbox_inches="tight")
     figs.append("roa_radius.png")

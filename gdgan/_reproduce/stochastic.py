@@ -317,10 +317,16 @@ def _figure(rows, esc, out):
     ax1.set_xlabel("Lyapunov prediction $C_{ij}$")
     ax1.set_ylabel("measured $C_{ij}$ (o SGD, x SDE; blue η=0, red η>0)")
     ax1.set_title("stationary covariance, LQ GAN")
-    from matplotlib.ticker import SymmetricalLogLocator
+    from matplotlib.ticker import FixedLocator, NullLocator
 
-    for axis in (ax1.xaxis, ax1.yaxis):  # one tick per decade, so labels do not overlap
-        axis.set_major_locator(SymmetricalLogLocator(base=10, linthresh=lo / 2, subs=[1.0]))
+    # decade ticks (every second one over > 3 decades), none below 2 × linthresh but 0,
+    # so that labels never overlap
+    k0, k1 = int(np.ceil(np.log10(lo))), int(np.floor(np.log10(hi)))
+    dec = [10.0**k for k in range(k1, k0 - 1, -1 if k1 - k0 < 3 else -2)]
+    ticks = [-d for d in dec] + [0.0] + dec[::-1]
+    for axis in (ax1.xaxis, ax1.yaxis):
+        axis.set_major_locator(FixedLocator(ticks))
+        axis.set_minor_locator(NullLocator())
     ax1.tick_params(axis="x", labelrotation=45, labelsize=7)
     ax1.tick_params(axis="y", labelsize=7)
     for (b, eta, u), group in _groupby(esc, ("batch", "eta", "unbiased")).items():

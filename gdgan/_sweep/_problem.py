@@ -180,10 +180,13 @@ def structural(spec: Spec, params, n):
     # leaves equal at every run (not built from the grid values) become compile-time
     # constants, as in a hand-written solve that closes over its field (XLA folds them);
     # the compile cache is then keyed on their values, not on `make`
-    def const(a):
-        return eqx.is_array(a) and bool(np.all(np.asarray(a) == np.asarray(a[:1])))
+    def leaf(a):
+        if not eqx.is_array(a):
+            return a
+        host = np.asarray(a)
+        return Const(host[0]) if np.all(host == host[:1]) else a
 
-    return jax.tree_util.tree_map(lambda a: Const(np.asarray(a[0])) if const(a) else a, pr)
+    return jax.tree_util.tree_map(leaf, pr)
 
 
 def grid_arrays(grid):

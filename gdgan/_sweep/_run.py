@@ -79,6 +79,8 @@ def auto_mode(n_grid, chunk_runs) -> str:
 
 @eqx.filter_jit
 def _field_once(field, y):
+    """The field at one state, flattened (the manifest's fingerprint; compiled once per
+    problem structure, as eager evaluation of a penalised field costs ~0.1 s a call)."""
     out = eqx.filter(field(0.0, y, None), eqx.is_inexact_array)
     return ravel_pytree(out)[0]
 
@@ -452,6 +454,11 @@ def sweep(
     # -- grid-point spectra (at the equilibrium), computed once
     if store is not None and store.has("grid.npz"):
         grid_arrays_ = store.read("grid.npz")
+    elif not (pr0.equilibria and do_spectrum_grid):  # nothing to compute (or compile)
+        nan = np.full(n_grid, np.nan, dtype)
+        grid_arrays_ = dict(zip(GRID_FIELDS, (np.full(n_grid, -1, np.int32), nan, nan, nan)))
+        if store is not None:
+            store.write("grid.npz", grid_arrays_)
     else:
         parts = []
         gchunk = min(chunk_size, n_grid)
