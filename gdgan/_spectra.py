@@ -24,10 +24,11 @@ the update operator's spectral radius (largest $|1 + αθ|$) and the largest sta
 orthogonalisation against the basis; the second Gram–Schmidt pass runs only when the first
 removed more than ~30 % of the vector's norm (the DGKS test ARPACK uses), about half of the
 steps on ring GANs. At $n \sim 10^6$ one pass reads the whole basis twice, which costs as
-much as a product, so the basis reads and the products share the time. `jvp_dtype="float32"`
-evaluates the products on a float32 copy of the state (about half the time on a CPU) while
-the basis, the orthogonalisation and the projected matrix stay float64; its round-off
-bounds `tol` below by `1e-6`.
+much as a product, so the basis reads and the products share the time.
+`jvp_dtype="float32"` evaluates the products on a float32 copy of the state (measured on a
+2-core CPU: half the float64 time at n = 10⁵, no gain at 10⁶) while the basis, the
+orthogonalisation and the projected matrix stay float64; its round-off bounds `tol` below
+by `1e-6`.
 
 **Convergence criterion.** A Ritz pair $(θ, x = V_m s)$ of the Krylov decomposition
 $J V_m = V_m H_m + f e_m^T$ has residual $\lVert Jx - θx\rVert = \lVert f\rVert\,|e_m^T s|$
@@ -441,11 +442,11 @@ def rightmost_eigenvalues(
     - `v0`, `seed`: starting vector (default: Gaussian from `seed`);
     - `return_eigenvectors`: also return unit eigenvectors `(n, k)`;
     - `jvp_dtype`: `None` (the state's dtype) or `"float32"`: the products with $J$ are
-      evaluated on a float32 copy of the state (about half the time of float64 on a CPU)
-      while the basis, the orthogonalisation and the projected matrix stay float64. The
-      products' round-off (relative ~1e-7) bounds what can be resolved: `tol` must be at
-      least `1e-6`, and the eigenvalues are those of a matrix within ~1e-7‖J‖ of $J$
-      (measured on ring GANs of 10⁵ and 10⁶ parameters: see `benchmarks/README.md`);
+      evaluated on a float32 copy of the state (measured on a 2-core CPU: half the float64
+      time at n = 10⁵, no gain at 10⁶) while the basis, the orthogonalisation and the
+      projected matrix stay float64. The products' round-off (relative ~1e-7) bounds what
+      can be resolved: `tol` must be at least `1e-6`; on ring GANs of 10⁵ and 10⁶
+      parameters the eigenvalues moved by ≤ 2e-8 relative (`benchmarks/README.md`);
     - `t`, `args`: passed to the field.
 
     **Returns:** an `Eigenvalues` object (eigenvalues sorted by real part, largest first,

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 from .._checks import InputError
 from .._distributions import Mixture, MonteCarlo, Normal
 from .._game import Game
-from ._registry import System, register
+from ._registry import System
 
 
 def _mlp(params, x):
@@ -31,7 +31,6 @@ def _ring_disc(p, x):
     return _mlp(p, x / 4.0)[0]
 
 
-@register("ring")
 def ring(
     width=128,
     latent_dim=256,

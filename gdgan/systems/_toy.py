@@ -5,7 +5,7 @@ import jax.numpy as jnp
 from .._checks import check_positive, float_array
 from .._distributions import Dirac, Normal, Uniform
 from .._game import Game
-from ._registry import System, register
+from ._registry import System
 
 
 def _scalar(x):
@@ -29,7 +29,6 @@ def _linear_gen(p, z):
     return p["a"] * z
 
 
-@register("dirac")
 def dirac(loss="gan") -> System:
     r"""Dirac-GAN (Mescheder et al. 2018): $p_{data} = δ_0$, $G = θ$, $D(x) = ψx$.
     $V = f(0) + f(-ψθ)$; equilibrium $(ψ, θ) = (0, 0)$ with eigenvalues $±i f'(0)$;
@@ -80,7 +79,6 @@ def _lq_like(name, data, latent, target, loss, params, description):
     return System(name, game, eq, init, params, description, conserved)
 
 
-@register("lq")
 def lq(sigma=1.0, loss="gan") -> System:
     r"""The paper's LQ system: $x \sim \mathcal N(0, σ^2)$, $z \sim \mathcal N(0, 1)$,
     $G(z) = az$, $D(x) = wx^2$. WGAN: $\dot w = σ^2 - a^2$, $\dot a = 2wa$, equilibrium
@@ -97,7 +95,6 @@ def lq(sigma=1.0, loss="gan") -> System:
     )
 
 
-@register("uniform")
 def uniform(scale=1.0, loss="gan") -> System:
     r"""The LQ model with uniform data $U(-s, s)$ and latent $U(-1, 1)$ ("learning a uniform
     distribution"): equilibrium $(w, a) = (0, s)$; for the WGAN $\dot w = (s^2 - a^2)/3$,

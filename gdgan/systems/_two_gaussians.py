@@ -7,10 +7,9 @@ import jax.scipy.stats as jstats
 
 from .._checks import float_array
 from .._game import ValueGame
-from ._registry import System, register
+from ._registry import System
 
 
-@register("two_gaussians")
 def two_gaussians(mu1_star=-0.5, mu2_star=0.5) -> System:
     r"""Li, Madry, Peebles & Schmidt (2018): data $\tfrac12\mathcal N(μ^*_1, 1) +
     \tfrac12\mathcal N(μ^*_2, 1)$, generator $\tfrac12\mathcal N(μ_1, 1) + \tfrac12\mathcal
