@@ -165,3 +165,40 @@ def test_sweep_progress_only_on_a_terminal(capsys, flag, bar):
     captured = capsys.readouterr()
     json.loads(captured.out)
     assert (captured.err != "") is bar
+
+
+def test_reproduce_exits_1_when_a_claim_is_not_reproduced(capsys, tmp_path):
+    """`fake-fail`'s numbers contradict its claim: exit 1, the stdout line says NOT
+    reproduced... and one stderr line names it; a reproduced section exits 0."""
+    import importlib
+
+    import fake_reproductions
+
+    from gdgan._reproduce import REPRODUCTIONS
+
+    importlib.reload(fake_reproductions)
+    try:
+        code, out, err = run(capsys, "reproduce", "fake-fail", "--out", str(tmp_path / "a"))
+        assert code == 1
+        assert "not reproduced" in out and "fake-fail" in err.splitlines()[-1]
+        code, out, err = run(capsys, "reproduce", "fake-a", "--quick", "--out", str(tmp_path / "b"))
+        assert code == 0 and "reproduced" in out
+        code, out, _ = run(capsys, "reproduce", "fake-fail", "--json", "--out", str(tmp_path / "c"))
+        assert code == 1
+        obj = json.loads(out)
+        assert obj["verdict"] == "not reproduced" and obj["kind"] == "claim"
+    finally:
+        for name in ("fake-a", "fake-b", "fake-fail"):
+            REPRODUCTIONS.pop(name, None)
+
+
+def test_question_sections_say_answered_or_inconclusive():
+    """A question section's verdict reads answered / inconclusive, a claim's reproduced / not."""
+    from gdgan._reproduce._section import Section
+
+    q = Section("q", "Q", "is it?", "setup", {}, True, "no, it is not", kind="question")
+    assert q.verdict_label == "answered" and "**Question.**" in q.markdown()
+    q.reproduced = False
+    assert q.verdict_label == "inconclusive" and "**Verdict: inconclusive**" in q.markdown()
+    c = Section("c", "C", "it is", "setup", {}, False, "it is not")
+    assert c.verdict_label == "not reproduced" and c.to_json()["verdict"] == "not reproduced"

@@ -156,19 +156,10 @@ def good_cycles():
                 _control("lq-wgan"),
                 _control("dirac-gan"),
                 _li(),
-                _li(result="no_return", converged=False),
+                _li(result="max_steps", converged=False),
             ],
-            "not periodic orbits",
+            "shooting failed",
         ),
-        (
-            [
-                _control("lq-wgan"),
-                _control("dirac-gan"),
-                _li(isolated=False, stable=False, n_at_one=2),
-            ],
-            "neutral family",
-        ),
-        ([_control("lq-wgan"), _control("dirac-gan"), _li(stable=False)], "unstable cycles"),
         (
             [dict(_control("lq-wgan"), isolated=True), _control("dirac-gan"), _li()],
             "control lq-wgan",
@@ -176,8 +167,26 @@ def good_cycles():
         ([_control("lq-wgan"), _li()], "control dirac-gan"),
     ],
 )
-def test_cycles_verdict_both_ways(rows, words):
+def test_cycles_verdict_inconclusive(rows, words):
+    """The question stays open when a control fails, nothing oscillates or shooting fails."""
     ok, reason = cyc.verdict_cycles(good_cycles())
-    assert ok, reason
+    assert ok and reason.startswith("answered: yes"), reason
     ok, reason = cyc.verdict_cycles({"rows": rows})
-    assert not ok and words in reason
+    assert not ok and reason.startswith("inconclusive") and words in reason
+
+
+@pytest.mark.parametrize(
+    "li_rows, answer, words",
+    [
+        ([_li(), _li(result="no_return", converged=False)], "partly", "1 aperiodic"),
+        ([_li(isolated=False, stable=False, n_at_one=2)], "no", "neutral family"),
+        ([_li(stable=False)], "no", "isolated unstable"),
+        ([_li(), _li(period=3.0)], "yes", "2 isolated attracting"),
+    ],
+)
+def test_cycles_answer_follows_the_multipliers(li_rows, answer, words):
+    """The answer is read off the classification, whichever way it goes."""
+    ok, reason = cyc.verdict_cycles(
+        {"rows": [_control("lq-wgan"), _control("dirac-gan"), *li_rows]}
+    )
+    assert ok and reason.startswith(f"answered: {answer} ") and words in reason, reason

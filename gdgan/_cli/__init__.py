@@ -71,13 +71,14 @@ def _first_line(e: BaseException) -> str:
 
 
 def main(argv=None) -> int:
-    """Run `gdgan ARGV` and return the exit status (0 ok, 1 internal error, 2 bad input)."""
+    """Run `gdgan ARGV` and return the exit status (0 ok, 1 internal error or a claim not
+    reproduced, 2 bad input)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     show = "--traceback" in argv or os.environ.get("GDGAN_TRACEBACK", "") not in ("", "0")
     try:
         args = make_parser().parse_args(argv)
         _enable_x64()
-        args.func(args)
+        status = args.func(args)
     except SystemExit as e:  # --help, --version
         return e.code if isinstance(e.code, int) else 0
     except KeyboardInterrupt:
@@ -108,7 +109,7 @@ def main(argv=None) -> int:
         return 2
     except Exception as e:  # noqa: BLE001 - a bug: say so, one line
         return _internal(e, show)
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 def _internal(e: BaseException, show: bool) -> int:

@@ -37,15 +37,23 @@ def cmd_reproduce(args):
     if args.json:
         if len(sections) == 1:
             s = sections[0]
-            obj = {"name": s.name, "reproduced": bool(s.reproduced), "reason": s.reason}
+            obj = {"name": s.name, "kind": s.kind, "reproduced": bool(s.reproduced)}
+            obj.update(verdict=s.verdict_label, reason=s.reason)
             obj.update(s.numbers)
         else:
             obj = {"sections": [s.to_json() for s in sections], "report": f"{args.out}/report.md"}
         print(dumps(obj))
-        return
-    for s in sections:
-        print(f"{s.name:<20} {'reproduced' if s.reproduced else 'NOT reproduced':<15} {s.reason}")
-    print(f"report: {args.out}/report.md (and report.html)")
+    else:
+        for s in sections:
+            print(f"{s.name:<20} {s.verdict_label:<15} {s.reason}")
+        print(f"report: {args.out}/report.md (and report.html)")
+    failed = [s.name for s in sections if not s.reproduced]
+    if failed:  # a broken claim (or an inconclusive question) fails `make demo`
+        print(
+            f"gdgan: {len(failed)} section(s) not reproduced: {', '.join(failed)}", file=sys.stderr
+        )
+        return 1
+    return 0
 
 
 def register(sub):

@@ -73,7 +73,7 @@ def reproduce(name="all", out="gdgan-out", *, quick=False, log=None, jobs=1, res
         write_report([done[n] for n in names if n in done], out)
         if log:
             log(
-                f"  {sec.name}: {'reproduced' if sec.reproduced else 'NOT reproduced'} ({sec.seconds:.1f} s)"
+                f"  {sec.name}: {sec.verdict_label} ({sec.seconds:.1f} s)"
             )
 
     if jobs == 1 or len(todo) <= 1:

@@ -74,7 +74,7 @@ def write_report(sections, out: Path) -> Path:
         "measured numbers.",
     ]
     summary = "| reproduction | verdict | seconds |\n|---|---|---|\n" + "\n".join(
-        f"| `{s.name}` | {'reproduced' if s.reproduced else 'not reproduced'} | {s.seconds:.1f} |"
+        f"| `{s.name}` | {s.verdict_label} | {s.seconds:.1f} |"
         for s in sections
     )
     md = "\n\n".join(head + [summary] + [s.markdown() for s in sections]) + "\n"

@@ -15,7 +15,11 @@ class Section:
     - `figures`: file names relative to the output directory;
     - `numbers`: JSON-serialisable measurements; `table`: optional Markdown table;
     - `reproduced`: computed from `numbers` by the reproduction's verdict function;
-      `reason`: one sentence saying why.
+      `reason`: one sentence saying why;
+    - `kind`: `"claim"` (a paper's claim: reproduced / not reproduced) or `"question"` (an
+      open question the section answers by a protocol fixed in advance: `reproduced` then
+      means *answered*, i.e. the protocol was conclusive and its controls passed, and
+      `reason` states the answer, whatever it is).
     """
 
     name: str
@@ -28,12 +32,21 @@ class Section:
     figures: list = dataclasses.field(default_factory=list)
     table: str = ""
     seconds: float = 0.0
+    kind: str = "claim"
+
+    @property
+    def verdict_label(self) -> str:
+        if self.kind == "question":
+            return "answered" if self.reproduced else "inconclusive"
+        return "reproduced" if self.reproduced else "not reproduced"
 
     def to_json(self) -> dict:
         return {
             "name": self.name,
             "title": self.title,
+            "kind": self.kind,
             "reproduced": bool(self.reproduced),
+            "verdict": self.verdict_label,
             "reason": self.reason,
             "numbers": self.numbers,
             "figures": list(self.figures),
@@ -41,10 +54,10 @@ class Section:
         }
 
     def markdown(self) -> str:
-        verdict = "reproduced" if self.reproduced else "not reproduced"
+        verdict = self.verdict_label
         parts = [
             f"## {self.title} (`{self.name}`)",
-            f"**Claim.** {self.claim}",
+            f"**{'Question' if self.kind == 'question' else 'Claim'}.** {self.claim}",
             f"**Setup.** {self.setup}",
         ]
         parts += [f"![{self.name}]({fig})" for fig in self.figures]

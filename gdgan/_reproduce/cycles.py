@@ -140,30 +140,32 @@ def run_cycles(cfg):
 
 
 def verdict_cycles(numbers):
-    """The claim tested: the oscillations of first-order dynamics on Li et al.'s model are
-    isolated, attracting limit cycles. Reproduced when at least one Li run oscillates, the
-    shooting converges on every oscillating run to a periodic orbit (not an equilibrium),
-    and every such orbit has exactly one multiplier at 1 with the others inside the unit
-    circle. The method must also pass its controls: the LQ WGAN's and Dirac-GAN's centres
-    come out as neutral families (two multipliers at 1). Returns `(ok, reason)`."""
+    """The question (issue: are Li et al.'s oscillations limit cycles, and attracting?),
+    answered by the protocol above. *Answered* when the method passes its controls (the LQ
+    WGAN's and Dirac-GAN's centres come out as neutral families, two multipliers at 1), at
+    least one Li run oscillates, and every oscillating Li run is classified conclusively: an
+    isolated attracting cycle, an isolated unstable cycle, a neutral family, or aperiodic (no
+    return in the window). Shooting that fails on a run that did return leaves the question
+    *inconclusive*. Returns `(answered, answer)`; the answer says what was found, whichever
+    way it goes."""
     rows = numbers.get("rows", [])
     if not rows:
-        return False, "no runs"
+        return False, "inconclusive: no runs"
     for label in NEUTRAL_CONTROLS:
         ctrl = [r for r in rows if r["system"] == label]
         if not ctrl or not ctrl[0].get("converged") or ctrl[0].get("isolated", True):
             return False, (
-                f"control {label}: expected a neutral family of orbits (two "
+                f"inconclusive: control {label}: expected a neutral family of orbits (two "
                 f"multipliers at 1), got {_describe(ctrl[0]) if ctrl else 'no run'}"
             )
     li = [r for r in rows if r["system"] == "li-madry"]
     if not li:
-        return False, "no Li et al. run"
+        return False, "inconclusive: no Li et al. run"
     osc = [r for r in li if r["oscillating"] and r.get("result") != "equilibrium"]
     if not osc:
         modes = sorted({r.get("mode", "?") for r in li})
         return False, (
-            f"none of the {len(li)} continuous-time first-order runs oscillates "
+            f"inconclusive: none of the {len(li)} continuous-time first-order runs oscillates "
             f"after the transient (modes: {', '.join(modes)}): no cycle to analyse"
         )
     never = [r for r in osc if r.get("result") == "no_return"]
@@ -172,33 +174,25 @@ def verdict_cycles(numbers):
     neutral = [r for r in periodic if not r["isolated"]]
     unstable = [r for r in periodic if r["isolated"] and not r["stable"]]
     cycles = [r for r in periodic if r["isolated"] and r["stable"]]
-    if len(cycles) == len(osc):
-        return True, (
-            f"all {len(osc)} oscillations are isolated attracting limit cycles "
-            f"(periods {', '.join(format(r['period'], '.4g') for r in osc)}; moduli "
-            f"{_moduli(osc[0])})"
+    if failed:
+        return False, (
+            f"inconclusive: shooting failed on {len(failed)} of {len(osc)} oscillating runs "
+            f"that did return ({', '.join(sorted({r.get('result', '?') for r in failed}))})"
         )
-    parts = []
-    if never or failed:
-        parts.append(
-            f"{len(never) + len(failed)} are not periodic orbits ({len(never)} never came "
-            f"back within {RETURN_TOL:g} of their end point in the window, shooting failed "
-            f"on {len(failed)})"
-        )
+    parts = [f"{len(cycles)} isolated attracting limit cycle(s)"]
+    if cycles:
+        parts[0] += f" (periods {', '.join(format(r['period'], '.4g') for r in cycles)})"
+    if unstable:
+        parts.append(f"{len(unstable)} isolated unstable cycle(s) (moduli {_moduli(unstable[0])})")
     if neutral:
         parts.append(
-            f"{len(neutral)} are periodic orbits in a neutral family (e.g. "
-            f"{neutral[0]['n_at_one']} multipliers at 1, moduli {_moduli(neutral[0])}), not "
-            "isolated limit cycles"
+            f"{len(neutral)} periodic orbit(s) in a neutral family (e.g. "
+            f"{neutral[0]['n_at_one']} multipliers at 1, moduli {_moduli(neutral[0])})"
         )
-    if unstable:
-        parts.append(
-            f"{len(unstable)} are isolated but unstable cycles (moduli {_moduli(unstable[0])})"
-        )
-    return False, (
-        f"of {len(osc)} sustained oscillations, {len(cycles)} are isolated attracting limit "
-        "cycles; " + "; ".join(parts)
-    )
+    if never:
+        parts.append(f"{len(never)} aperiodic (no return within {RETURN_TOL:g} in the window)")
+    answer = "yes" if len(cycles) == len(osc) else ("partly" if cycles else "no")
+    return True, (f"answered: {answer} — of {len(osc)} sustained oscillations: " + "; ".join(parts))
 
 
 def _moduli(row):
@@ -254,8 +248,8 @@ def cycles(out: Path, quick: bool) -> Section:
         title="Limit cycles of first-order dynamics (Li et al. 2018) and Floquet multipliers",
         claim=(
             "Li et al. report an 'oscillation' failure mode of first-order dynamics on their "
-            "two-Gaussian model; tested: these oscillations are isolated, attracting limit "
-            "cycles."
+            "two-Gaussian model. Question: are these oscillations isolated, attracting limit "
+            "cycles (or neutral families of orbits, or not periodic at all)?"
         ),
         setup=(
             f"continuous-time first-order flow, μ* = {MU_STAR}, {cfg['n_init']} "
@@ -272,4 +266,5 @@ def cycles(out: Path, quick: bool) -> Section:
         reason=reason,
         figures=figures,
         table=_table(numbers["rows"]),
+        kind="question",
     )
