@@ -72,9 +72,7 @@ def reproduce(name="all", out="gdgan-out", *, quick=False, log=None, jobs=1, res
         _save_section(out, sec, quick)
         write_report([done[n] for n in names if n in done], out)
         if log:
-            log(
-                f"  {sec.name}: {sec.verdict_label} ({sec.seconds:.1f} s)"
-            )
+            log(f"  {sec.name}: {sec.verdict_label} ({sec.seconds:.1f} s)")
 
     if jobs == 1 or len(todo) <= 1:
         for n in todo:

@@ -74,8 +74,7 @@ def write_report(sections, out: Path) -> Path:
         "measured numbers.",
     ]
     summary = "| reproduction | verdict | seconds |\n|---|---|---|\n" + "\n".join(
-        f"| `{s.name}` | {s.verdict_label} | {s.seconds:.1f} |"
-        for s in sections
+        f"| `{s.name}` | {s.verdict_label} | {s.seconds:.1f} |" for s in sections
     )
     md = "\n\n".join(head + [summary] + [s.markdown() for s in sections]) + "\n"
     (out / "report.md").write_text(md)
