@@ -34,9 +34,10 @@ from ._analysis import check_memory, flatten, jacobian
 from ._checks import InputError, InputTypeError, check_finite_tree
 from ._game import check_state
 from ._lyapunov import lyapunov_bytes, solve_continuous_lyapunov
+from ._results import enum_code, enum_names
 from ._simulate import Outcome, as_arrays, simulate, tree_distance
 
-OUTCOMES = list(Outcome._name_to_item)
+OUTCOMES = enum_names(Outcome)
 
 
 # -- argument checks ---------------------------------------------------------------------
@@ -124,7 +125,7 @@ def _batch(field, y_star, points, args, opt: _Options):
         converged = res.outcome == Outcome.converged
         inside = converged & (distance(res.y_final, y_star) < opt.near_tol)
         t_conv = jnp.where(converged, res.t_final, jnp.nan)
-        return res.outcome._value, inside, t_conv
+        return enum_code(res.outcome), inside, t_conv
 
     return jax.vmap(one)(points)
 

@@ -11,11 +11,12 @@ import numpy as np
 
 from .._analysis import Verdict
 from .._checks import require
+from .._results import enum_names
 from .._simulate import Outcome
 from ._store import atomic_savez
 
-OUTCOMES = list(Outcome._name_to_item)
-VERDICTS = list(Verdict._name_to_item)
+OUTCOMES = enum_names(Outcome)
+VERDICTS = enum_names(Verdict)
 RUN_FIELDS = (
     "outcome",
     "y0",

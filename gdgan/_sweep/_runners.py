@@ -20,6 +20,7 @@ from jax.flatten_util import ravel_pytree
 from jax.sharding import PartitionSpec as P
 
 from .._analysis import stability
+from .._results import enum_code
 from .._simulate import _QUARTERS, Outcome, _simulate, classify, window_ratio
 from .._simulate import _Options as _SimOptions
 from .._train import discrete_stability, train
@@ -102,7 +103,7 @@ def _post(opt, pr, v_final):
         distance, nearest = jnp.asarray(jnp.nan, opt.dtype), jnp.asarray(-1, jnp.int32)
     if opt.do_spectrum:
         rep = stability(pr.field, y, tol=opt.spectrum_tol)
-        verdict, max_real = rep.verdict._value.astype(jnp.int32), rep.max_real
+        verdict, max_real = enum_code(rep.verdict).astype(jnp.int32), rep.max_real
     else:
         verdict, max_real = jnp.asarray(-1, jnp.int32), jnp.asarray(jnp.nan, opt.dtype)
     return residual, distance, nearest, verdict, max_real
@@ -110,7 +111,7 @@ def _post(opt, pr, v_final):
 
 def _finish(opt, pr, outcome, v0, v_final, t_final, n_steps, t_conv):
     residual, distance, nearest, verdict, max_real = _post(opt, pr, v_final)
-    conv = outcome == Outcome.converged._value
+    conv = outcome == enum_code(Outcome.converged)
     return {
         "outcome": outcome.astype(jnp.int32),
         "y0": v0,
@@ -155,7 +156,7 @@ def _run_simulate(opt, pr, p, v):
     res = _simulate(pr.field, y0, None, y_star, _sim_options(opt))
     vf = opt.flat(res.y_final)
     return _finish(
-        opt, pr, res.outcome._value, opt.flat(y0), vf, res.t_final, res.steps, res.t_final
+        opt, pr, enum_code(res.outcome), opt.flat(y0), vf, res.t_final, res.steps, res.t_final
     )
 
 
@@ -182,7 +183,7 @@ def _run_train(opt, pr, p, v):
     return _finish(
         opt,
         pr,
-        res.outcome._value,
+        enum_code(res.outcome),
         opt.flat(y0),
         opt.flat(res.y_final),
         opt.steps,
@@ -266,14 +267,14 @@ def _run_batch(opt, Pb, params, V):
     converged = (rf < ctol) & ~diverged
     ratio = window_ratio(q.T)
     outcome = jax.vmap(
-        lambda c, dv, a: (
+        lambda c, dv, a: enum_code(
             classify(
                 converged=c,
                 diverged=dv,
                 max_steps=hit_max & ~c & ~dv,
                 amplitude_ratio=a,
                 cycle_rtol=opt.cycle_rtol,
-            )._value
+            )
         )
     )(converged, diverged, ratio)
     n_steps = jnp.broadcast_to(sol.stats["num_accepted_steps"], outcome.shape)
@@ -313,10 +314,10 @@ def _grid_one(opt, pr, p):
             disc_steps=opt.disc_steps,
             tol=opt.spectrum_tol,
         )
-        return rep.verdict._value.astype(jnp.int32), nan, rep.spectral_radius, nan
+        return enum_code(rep.verdict).astype(jnp.int32), nan, rep.spectral_radius, nan
     rep = stability(pr.field, pr.equilibria[0], tol=opt.spectrum_tol)
     return (
-        rep.verdict._value.astype(jnp.int32),
+        enum_code(rep.verdict).astype(jnp.int32),
         rep.max_real,
         nan,
         jnp.asarray(rep.max_stable_step, opt.dtype),
