@@ -31,30 +31,19 @@ from jax.flatten_util import ravel_pytree
 from jaxtyping import Bool, Float
 
 from ._analysis import check_memory, flatten, jacobian
-from ._checks import InputError, InputTypeError, check_finite_tree
+from ._checks import (
+    InputError,
+    InputTypeError,
+    check_finite_tree,
+    check_int,
+    check_number,
+)
 from ._game import check_state
 from ._lyapunov import lyapunov_bytes, solve_continuous_lyapunov
 from ._results import enum_code, enum_names
 from ._simulate import Outcome, as_arrays, simulate, tree_distance
 
 OUTCOMES = enum_names(Outcome)
-
-
-# -- argument checks ---------------------------------------------------------------------
-def _positive(owner, name, value, *, integer=False, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if integer:
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise InputError(f"{owner}: `{name}` must be a positive integer, got {value!r}")
-        return int(value)
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float, np.number))
-        or not (math.isfinite(value) and value > 0)
-    ):
-        raise InputError(f"{owner}: `{name}` must be a positive number, got {value!r}")
-    return float(value)
 
 
 def _state(owner, field, y_star, args):
@@ -72,16 +61,16 @@ def _unit_rows(owner, name, x, n):
     try:
         a = np.asarray(x, dtype=float)
     except (TypeError, ValueError):
-        raise InputTypeError(f"{owner}: `{name}` must be a numeric array, got {x!r}") from None
+        raise InputTypeError(f"{owner}: {name}: expected a numeric array, got {x!r}") from None
     if a.ndim == 1:
         a = a[None]
     if a.ndim != 2 or a.shape[1] != n:
         raise InputError(
-            f"{owner}: `{name}` must have shape (k, {n}) (flattened state), got {np.shape(x)}"
+            f"{owner}: {name}: expected shape (k, {n}) (flattened state), got {np.shape(x)}"
         )
     norms = np.linalg.norm(a, axis=1)
     if not np.all(np.isfinite(a)) or np.any(norms == 0):
-        raise InputError(f"{owner}: `{name}` must be finite and non-zero, got {x!r}")
+        raise InputError(f"{owner}: {name}: expected finite non-zero rows, got {x!r}")
     return a / norms[:, None]
 
 
@@ -186,16 +175,16 @@ def _options(
 ):
     """Checked simulation options; `t1=None` becomes `default_horizon` for deviations of
     size `reach`."""
-    converge_tol = _positive(owner, "converge_tol", converge_tol)
+    converge_tol = check_number(converge_tol, owner, "converge_tol")
     if t1 is None:
         t1 = default_horizon(field, y_star, reach, converge_tol, args)
-    t1 = _positive(owner, "t1", t1)
-    near_tol = _positive(owner, "near_tol", near_tol)
-    rtol, atol = _positive(owner, "rtol", rtol), _positive(owner, "atol", atol)
-    max_steps = _positive(owner, "max_steps", max_steps, integer=True)
+    t1 = check_number(t1, owner, "t1")
+    near_tol = check_number(near_tol, owner, "near_tol")
+    rtol, atol = check_number(rtol, owner, "rtol"), check_number(atol, owner, "atol")
+    max_steps = check_int(max_steps, owner, "max_steps")
     if diverge_norm is None:
         diverge_norm = 1e3 * (1.0 + scale)
-    diverge_norm = _positive(owner, "diverge_norm", diverge_norm)
+    diverge_norm = check_number(diverge_norm, owner, "diverge_norm")
     if distance is not None and not callable(distance):
         raise InputTypeError(
             f"{owner}: `distance` must be a callable distance(y, y_star) or None, got {distance!r}"
@@ -322,11 +311,11 @@ def basin_radius(
     owner = "basin_radius"
     y_star, v_star = _state(owner, field, y_star, args)
     n = v_star.size
-    r_max = _positive(owner, "r_max", r_max)
-    tol = r_max / 256 if tol is None else _positive(owner, "tol", tol)
-    chunk_size = _positive(owner, "chunk_size", chunk_size, integer=True, allow_none=True)
+    r_max = check_number(r_max, owner, "r_max")
+    tol = r_max / 256 if tol is None else check_number(tol, owner, "tol")
+    chunk_size = check_int(chunk_size, owner, "chunk_size", allow_none=True)
     if isinstance(directions, (int, np.integer)) and not isinstance(directions, bool):
-        k = _positive(owner, "directions", directions, integer=True)
+        k = check_int(directions, owner, "directions")
         key = jax.random.PRNGKey(0) if key is None else key
         d = np.asarray(jax.random.normal(key, (k, n), dtype=v_star.dtype))
         d = _unit_rows(owner, "directions", d, n)
@@ -453,7 +442,7 @@ def basin_slice(
     if abs(float(u @ v)) > 1 - 1e-9:
         raise InputError(f"{owner}: `v` must not be parallel to `u`")
     if isinstance(extent, (int, float, np.number)) and not isinstance(extent, bool):
-        e = _positive(owner, "extent", extent)
+        e = check_number(extent, owner, "extent")
         extent = (-e, e, -e, e)
     ext = np.asarray(extent, dtype=float) if np.ndim(extent) == 1 else None
     if (
@@ -463,11 +452,11 @@ def basin_slice(
         or not (ext[1] > ext[0] and ext[3] > ext[2])
     ):
         raise InputError(
-            f"{owner}: `extent` must be a positive number or (a_min, a_max, "
+            f"{owner}: extent: expected a positive number or (a_min, a_max, "
             f"b_min, b_max) with min < max, got {extent!r}"
         )
-    n = _positive(owner, "n", n, integer=True)
-    chunk_size = _positive(owner, "chunk_size", chunk_size, integer=True, allow_none=True)
+    n = check_int(n, owner, "n")
+    chunk_size = check_int(chunk_size, owner, "chunk_size", allow_none=True)
     opt = _options(
         owner,
         field,
@@ -615,11 +604,11 @@ def lyapunov_certificate(
         "gdgan.basin_radius (simulations only)",
     )
     y_star, v_star = _state(owner, field, y_star, args)
-    n_samples = _positive(owner, "n_samples", n_samples, integer=True)
-    n_shells = _positive(owner, "n_shells", n_shells, integer=True)
-    chunk_size = _positive(owner, "chunk_size", chunk_size, integer=True)
-    r_max = _positive(owner, "r_max", r_max)
-    margin = _positive(owner, "margin", margin)
+    n_samples = check_int(n_samples, owner, "n_samples")
+    n_shells = check_int(n_shells, owner, "n_shells")
+    chunk_size = check_int(chunk_size, owner, "chunk_size")
+    r_max = check_number(r_max, owner, "r_max")
+    margin = check_number(margin, owner, "margin")
     if margin >= 1:
         raise InputError(f"{owner}: `margin` must be in (0, 1), got {margin!r}")
     J = np.asarray(jacobian(field, y_star, args=args))

@@ -7,6 +7,8 @@ one form, `name: expected …, got …`, so that the command line can print it a
 
 from __future__ import annotations
 
+import math
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -93,6 +95,72 @@ def check_positive(x, owner: str, name: str):
 
 def check_nonnegative(x, owner: str, name: str):
     return _check(x, lambda v: ~(v >= 0), owner, name, "a non-negative number")
+
+
+def _integer_phrase(low: int) -> str:
+    return {0: "a non-negative integer", 1: "a positive integer"}.get(low, f"an integer >= {low}")
+
+
+def check_int(value, owner: str, name: str, *, low: int = 1, allow_none: bool = False):
+    """`value` as a Python `int` >= `low` (a Python or NumPy integer, not a bool), else an
+    `InputError`; `None` is returned as it is when `allow_none`."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise InputError(f"{owner}: {name}: expected {_integer_phrase(low)}, got {value!r}")
+    return int(value)
+
+
+def check_int_array(x, owner: str, name: str, *, low: int = 1):
+    """A concrete integer scalar or array (not bool) with every entry >= `low`, else an
+    `InputError`; a traced `x` is returned unchecked."""
+    if is_concrete(x):
+        values = np.asarray(x)
+        if (
+            values.dtype == bool
+            or not np.issubdtype(values.dtype, np.integer)
+            or np.any(values < low)
+        ):
+            shown = values.item() if values.size == 1 else values.tolist()
+            raise InputError(f"{owner}: {name}: expected {_integer_phrase(low)}, got {shown!r}")
+    return x
+
+
+def check_number(value, owner: str, name: str, *, positive: bool = True, allow_none=False):
+    """A finite real scalar (and positive when `positive`): a Python or NumPy number or a 0-d
+    numeric array, not a bool.
+
+    **Returns:** a concrete `value` as a Python `float`; a traced scalar as it is, wrapped in
+    `equinox.error_if`; `None` as it is when `allow_none`. A value of the wrong type raises an
+    `InputTypeError`, a bad value or shape an `InputError`.
+    """
+    if value is None and allow_none:
+        return None
+    expected = "a positive finite number" if positive else "a finite number"
+    if isinstance(value, jax.core.Tracer):
+        if value.ndim != 0:
+            raise InputError(
+                f"{owner}: {name}: expected {expected}, got a traced array of shape {value.shape}"
+            )
+        bad = ~jnp.isfinite(value) | (~(value > 0) if positive else False)
+        return eqx.error_if(value, bad, f"{owner}: {name}: expected {expected}")
+    try:
+        arr = None if isinstance(value, (bool, np.bool_, str, bytes)) else np.asarray(value)
+    except Exception:  # noqa: BLE001 - anything that is not array-like
+        arr = None
+    if (
+        arr is None
+        or arr.dtype == object
+        or not np.issubdtype(arr.dtype, np.number)
+        or np.iscomplexobj(arr)
+    ):
+        raise InputTypeError(f"{owner}: {name}: expected {expected}, got {value!r}")
+    if arr.ndim != 0:
+        raise InputError(f"{owner}: {name}: expected {expected}, got an array of shape {arr.shape}")
+    v = float(arr)
+    if not math.isfinite(v) or (positive and not v > 0):
+        raise InputError(f"{owner}: {name}: expected {expected}, got {arr.item()!r}")
+    return v
 
 
 def check_finite_tree(tree, owner: str, name: str):

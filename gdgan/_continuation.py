@@ -50,7 +50,7 @@ import optimistix as optx
 from jax.flatten_util import ravel_pytree
 
 from ._analysis import flatten, jacobian, sort_by_real
-from ._checks import InputError, InputTypeError, check_finite_tree
+from ._checks import InputError, InputTypeError, check_finite_tree, check_int, check_number
 from ._game import check_state
 
 STATUSES = {
@@ -230,34 +230,6 @@ class AffineFamily(eqx.Module):
 
 
 # -- continuous time ---------------------------------------------------------------------------
-def _positive_int(value, name, low=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise InputError(f"{name}: expected an integer >= {low}, got {value!r}")
-    return int(value)
-
-
-def _positive_float(value, name, allow_none=False):
-    if value is None and allow_none:
-        return None
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InputTypeError(f"{name}: expected a positive number, got {value!r}") from None
-    if not (v > 0 and math.isfinite(v)):
-        raise InputError(f"{name}: expected a positive finite number, got {value!r}")
-    return v
-
-
-def _finite_float(value, name):
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InputTypeError(f"{name}: expected a finite number, got {value!r}") from None
-    if not math.isfinite(v):
-        raise InputError(f"{name}: expected a finite number, got {value!r}")
-    return v
-
-
 def continuation(
     field_of,
     y0,
@@ -322,19 +294,19 @@ def continuation(
         )
     check_state(y0, "y0")
     check_finite_tree(y0, "continuation", "y0")
-    p_start = _finite_float(p_start, "p_start")
-    p_stop = _finite_float(p_stop, "p_stop")
+    p_start = check_number(p_start, "continuation", "p_start", positive=False)
+    p_stop = check_number(p_stop, "continuation", "p_stop", positive=False)
     if p_start == p_stop:
         raise InputError(
             f"p_stop: expected a value different from p_start = {p_start}, got {p_stop}"
         )
     span = abs(p_stop - p_start)
-    ds = _positive_float(ds, "ds", allow_none=True) or span / 50
-    ds_max = _positive_float(ds_max, "ds_max", allow_none=True) or max(span / 10, ds)
-    ds_min = _positive_float(ds_min, "ds_min", allow_none=True) or 1e-8 * span
-    max_points = _positive_int(max_points, "max_points", 2)
-    max_newton = _positive_int(max_newton, "max_newton")
-    k = _positive_int(k, "k")
+    ds = check_number(ds, "continuation", "ds", allow_none=True) or span / 50
+    ds_max = check_number(ds_max, "continuation", "ds_max", allow_none=True) or max(span / 10, ds)
+    ds_min = check_number(ds_min, "continuation", "ds_min", allow_none=True) or 1e-8 * span
+    max_points = check_int(max_points, "continuation", "max_points", low=2)
+    max_newton = check_int(max_newton, "continuation", "max_newton")
+    k = check_int(k, "continuation", "k")
     for name, value in (
         ("rtol", rtol),
         ("atol", atol),
@@ -344,7 +316,7 @@ def continuation(
         ("max_turn", max_turn),
         ("eig_tol", eig_tol),
     ):
-        _positive_float(value, name)
+        check_number(value, "continuation", name)
     if not isinstance(matrix_free, bool):
         raise InputTypeError(f"matrix_free: expected True or False, got {matrix_free!r}")
 
@@ -619,8 +591,8 @@ def continuation_discrete(
         raise InputTypeError(f"field: expected a field(t, y, args), got {field!r}")
     check_state(y_star, "y_star")
     check_finite_tree(y_star, "continuation_discrete", "y_star")
-    lr_start = _positive_float(lr_start, "lr_start")
-    lr_stop = _positive_float(lr_stop, "lr_stop")
+    lr_start = check_number(lr_start, "continuation_discrete", "lr_start")
+    lr_stop = check_number(lr_stop, "continuation_discrete", "lr_stop")
     if lr_start == lr_stop:
         raise InputError(
             f"lr_stop: expected a value different from lr_start = {lr_start}, got {lr_stop}"
@@ -642,15 +614,15 @@ def continuation_discrete(
 
     if order not in ORDERS:
         raise InputError(f"order: expected one of {list(ORDERS)}, got {order!r}")
-    disc_steps = _positive_int(disc_steps, "disc_steps")
-    n_points = _positive_int(n_points, "n_points", 2)
+    disc_steps = check_int(disc_steps, "continuation_discrete", "disc_steps")
+    n_points = check_int(n_points, "continuation_discrete", "n_points", low=2)
     for name, value in (
         ("tol", tol),
         ("imag_tol", imag_tol),
         ("locate_tol", locate_tol),
         ("equilibrium_tol", equilibrium_tol),
     ):
-        _positive_float(value, name)
+        check_number(value, "continuation_discrete", name)
 
     from ._equilibria import find_equilibrium
 

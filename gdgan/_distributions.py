@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, PRNGKeyArray
 
-from ._checks import InputError, InputTypeError, check_positive, float_array
+from ._checks import InputError, InputTypeError, check_int, check_positive, float_array
 
 # Tensor-product rules grow as n**d; past this many points use Monte Carlo instead.
 MAX_QUADRATURE_POINTS = 1_000_000
@@ -45,12 +45,6 @@ class Distribution(eqx.Module):
     def quadrature_size(self, n: int) -> int | None:
         """Number of points of `quadrature(n)`, or `None` when there is no rule."""
         return None
-
-
-def _check_n(n, owner: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise InputError(f"{owner}: `n` must be a positive integer, got {n!r}")
-    return int(n)
 
 
 def _tensor_rule(nodes: np.ndarray, weights: np.ndarray, shape: tuple[int, ...]):
@@ -99,12 +93,12 @@ class Normal(Distribution):
         return jnp.broadcast_shapes(self.mean.shape, self.std.shape)
 
     def sample(self, key, n):
-        n = _check_n(n, "Normal.sample")
+        n = check_int(n, "Normal.sample", "n")
         eps = jax.random.normal(key, (n, *self.event_shape), self.std.dtype)
         return self.mean + self.std * eps
 
     def quadrature(self, n):
-        n = _check_n(n, "Normal.quadrature")
+        n = check_int(n, "Normal.quadrature", "n")
         nodes, weights = np.polynomial.hermite_e.hermegauss(n)
         pts, w = _tensor_rule(nodes, weights / math.sqrt(2 * math.pi), self.event_shape)
         return self.mean + self.std * jnp.asarray(pts, self.std.dtype), jnp.asarray(
@@ -137,12 +131,12 @@ class Uniform(Distribution):
         return jnp.broadcast_shapes(self.low.shape, self.high.shape)
 
     def sample(self, key, n):
-        n = _check_n(n, "Uniform.sample")
+        n = check_int(n, "Uniform.sample", "n")
         u = jax.random.uniform(key, (n, *self.event_shape), self.low.dtype)
         return self.low + (self.high - self.low) * u
 
     def quadrature(self, n):
-        n = _check_n(n, "Uniform.quadrature")
+        n = check_int(n, "Uniform.quadrature", "n")
         nodes, weights = np.polynomial.legendre.leggauss(n)
         pts, w = _tensor_rule((nodes + 1) / 2, weights / 2, self.event_shape)
         dtype = self.low.dtype
@@ -170,7 +164,7 @@ class Dirac(Distribution):
         return self.point.shape
 
     def sample(self, key, n):
-        n = _check_n(n, "Dirac.sample")
+        n = check_int(n, "Dirac.sample", "n")
         return jnp.broadcast_to(self.point, (n, *self.point.shape))
 
     def quadrature(self, n=1):
@@ -204,7 +198,7 @@ class Empirical(Distribution):
         return self.samples.shape[1:]
 
     def sample(self, key, n):
-        n = _check_n(n, "Empirical.sample")
+        n = check_int(n, "Empirical.sample", "n")
         idx = jax.random.randint(key, (n,), 0, self.samples.shape[0])
         return self.samples[idx]
 
@@ -258,7 +252,7 @@ class Mixture(Distribution):
         return self.components[0].event_shape
 
     def sample(self, key, n):
-        n = _check_n(n, "Mixture.sample")
+        n = check_int(n, "Mixture.sample", "n")
         kc, *ks = jax.random.split(key, len(self.components) + 1)
         which = jax.random.choice(kc, len(self.components), (n,), p=self.weights)
         draws = jnp.stack([c.sample(k, n) for c, k in zip(self.components, ks)])
@@ -282,7 +276,7 @@ class Quadrature(eqx.Module):
     n: int = eqx.field(static=True)
 
     def __init__(self, n: int = 32):
-        self.n = _check_n(n, "Quadrature")
+        self.n = check_int(n, "Quadrature", "n")
 
     def rule(self, dist: Distribution, index: int):
         if dist.quadrature_size(self.n) is None:
@@ -302,7 +296,7 @@ class MonteCarlo(eqx.Module):
     key: PRNGKeyArray
 
     def __init__(self, n: int = 1024, key=None):
-        self.n = _check_n(n, "MonteCarlo")
+        self.n = check_int(n, "MonteCarlo", "n")
         self.key = jax.random.PRNGKey(0) if key is None else key
 
     def rule(self, dist: Distribution, index: int):

@@ -82,10 +82,9 @@ from collections.abc import Callable
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
-from ._checks import InputError, InputTypeError
+from ._checks import InputError, InputTypeError, check_int, check_number
 from ._game import check_state
 from ._regularizers import Regularizer
 from ._train import _step, extragradient
@@ -113,33 +112,12 @@ def _check_choices(owner, order, method):
 
 
 def _check_lr(owner, lr):
-    """`lr` as a floating scalar array: positive and finite (an `InputError` when concrete,
-    `equinox.error_if` when traced)."""
-    expected = f"{owner}: lr: expected a positive finite scalar"
-    if isinstance(lr, jax.core.Tracer):
-        if lr.ndim != 0:
-            raise InputError(f"{expected}, got a traced array of shape {lr.shape}")
-        lr = lr if jnp.issubdtype(lr.dtype, jnp.floating) else lr.astype(float)
-        return eqx.error_if(lr, ~(jnp.isfinite(lr) & (lr > 0)), expected)
-    try:
-        arr = np.asarray(lr)
-    except Exception:  # noqa: BLE001 - anything that is not array-like
-        arr = None
-    if (
-        arr is None
-        or isinstance(lr, (bool, np.bool_))
-        or arr.dtype == object
-        or not np.issubdtype(arr.dtype, np.number)
-        or np.iscomplexobj(arr)
-    ):
-        raise InputTypeError(f"{expected}, got {lr!r}")
-    if arr.ndim != 0:
-        raise InputError(f"{expected}, got an array of shape {arr.shape}")
-    if not (np.isfinite(arr) and arr > 0):
-        raise InputError(f"{expected}, got {arr.item()!r}")
+    """`lr` checked by `check_number` (positive, finite, scalar), as a floating scalar array
+    (a floating jax array keeps its dtype)."""
+    checked = check_number(lr, owner, "lr")
     if isinstance(lr, jax.Array) and jnp.issubdtype(lr.dtype, jnp.floating):
-        return lr
-    return jnp.asarray(arr, dtype=float)
+        return checked if isinstance(lr, jax.core.Tracer) else lr
+    return jnp.asarray(checked, dtype=float)
 
 
 def _scale(c, tree):
@@ -315,11 +293,10 @@ def discrete_iterates(field, y0, lr, steps, *, order="simultaneous", method="gd"
         )
     _check_choices("discrete_iterates", order, method)
     lr = _check_lr("discrete_iterates", lr)
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise InputError(f"discrete_iterates: steps: expected a positive integer, got {steps!r}")
+    steps = check_int(steps, "discrete_iterates", "steps")
     y0 = as_arrays(check_state(y0, "y0"))
     params, static = eqx.partition(y0, eqx.is_inexact_array)
-    hist = _iterate(field, params, static, lr, int(steps), order, method)
+    hist = _iterate(field, params, static, lr, steps, order, method)
     return eqx.combine(hist, static)
 
 

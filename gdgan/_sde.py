@@ -27,7 +27,14 @@ from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, ArrayLike, Float
 
 from ._analysis import flatten
-from ._checks import InputError, InputTypeError, check_finite_tree, is_concrete
+from ._checks import (
+    InputError,
+    InputTypeError,
+    check_finite_tree,
+    check_int,
+    check_number,
+    is_concrete,
+)
 from ._distributions import Samples
 from ._field import vector_field
 from ._game import Game, check_state
@@ -40,12 +47,6 @@ BROWNIANS = ("tree", "increments")
 
 
 # -- the noise of the minibatch field ---------------------------------------------------------
-def _check_count(value, name, low=2):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise InputError(f"{name}: expected an integer >= {low}, got {value!r}")
-    return int(value)
-
-
 def _influences(game, regularizers, y, x, z):
     r"""`(n, d)` per-sample influences $ψ_i$ of the field at `y` (flattened, "disc" first)."""
     (xq, wx), (zq, wz) = game.rules()
@@ -127,7 +128,7 @@ def gradient_covariance(game, y, *regularizers, n_samples=4096, key=None):
     for reg in regularizers:
         if not isinstance(reg, Regularizer):
             raise InputTypeError(f"regularizers: expected gdgan regularizers, got {reg!r}")
-    n_samples = _check_count(n_samples, "n_samples")
+    n_samples = check_int(n_samples, "gradient_covariance", "n_samples", low=2)
     y = as_arrays(check_state(y, "y"))
     check_finite_tree(y, "gradient_covariance", "y")
     flatten(vector_field(game, *regularizers), y)  # structure check, one-line error
@@ -356,15 +357,15 @@ def sde(
     if y_star is not None:
         y_star = as_arrays(check_state(y_star, "y_star"))
     for name, value in (("lr", lr), ("t1", t1)):
-        if is_concrete(value) and not (np.ndim(value) == 0 and np.isfinite(value) and value > 0):
-            raise InputError(f"{name}: expected a positive number, got {value!r}")
+        if is_concrete(value):
+            check_number(value, "sde", name)
     if not float(t1) > float(t0):
-        raise InputError(f"t1: must be greater than t0 = {float(t0)}, got {t1!r}")
-    batch = _check_count(batch, "batch", 1)
+        raise InputError(f"sde: t1: expected a number greater than t0 = {float(t0)}, got {t1!r}")
+    batch = check_int(batch, "sde", "batch")
     if dt is None:
         dt = lr / 4
-    if is_concrete(dt) and not (np.ndim(dt) == 0 and np.isfinite(dt) and dt > 0):
-        raise InputError(f"dt: expected a positive number, got {dt!r}")
+    if is_concrete(dt):
+        check_number(dt, "sde", "dt")
     if solver is None:
         solver = diffrax.Euler()
     if not isinstance(solver, diffrax.AbstractSolver):
@@ -375,7 +376,7 @@ def sde(
         isinstance(saveat, diffrax.SaveAt) and saveat.subs.ts is not None
     ):
         raise InputTypeError(f"saveat: expected a diffrax.SaveAt(ts=...), got {saveat!r}")
-    _check_count(n_save, "n_save")
+    check_int(n_save, "sde", "n_save", low=2)
     if key is None:
         raise InputError("key: a jax.random key (or a batch of keys) is required")
     if _is_key_batch(key):
@@ -383,7 +384,7 @@ def sde(
             raise InputError("n_paths: not used when `key` is already a batch of keys")
         keys = key
     else:
-        keys = jax.random.split(key, _check_count(1 if n_paths is None else n_paths, "n_paths", 1))
+        keys = jax.random.split(key, check_int(1 if n_paths is None else n_paths, "sde", "n_paths"))
 
     params, static = eqx.partition(y0, eqx.is_inexact_array)
     v0, unravel = ravel_pytree(params)
@@ -392,7 +393,7 @@ def sde(
     fixed = None
     if diffusion is None:
         sample_key = jax.random.PRNGKey(0) if sample_key is None else sample_key
-        samples = _draw(game, _check_count(n_samples, "n_samples"), sample_key)
+        samples = _draw(game, check_int(n_samples, "sde", "n_samples", low=2), sample_key)
         noise_fn = _StateNoise(scale, unravel, static, game, tuple(regularizers), samples)
         if noise == "fixed":
             at = y0 if y_star is None else y_star
@@ -557,7 +558,7 @@ def empirical_covariance(ys, *, burn_in=0.5, blocks=None, paths=True):
     flat = flat[:, int(np.floor(burn_in * T)) :]
     if blocks is None:
         blocks = 1 if P >= 10 else -(-10 // P)
-    blocks = _check_count(blocks, "blocks", 1)
+    blocks = check_int(blocks, "empirical_covariance", "blocks")
     L = flat.shape[1] // blocks
     if L < 2:
         raise InputError(f"blocks: {blocks} blocks leave fewer than 2 saved states each")

@@ -18,7 +18,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._analysis import enum_name, flatten
-from ._checks import InputError, InputTypeError, check_finite_tree, is_concrete
+from ._checks import (
+    InputError,
+    InputTypeError,
+    check_finite_tree,
+    check_int,
+    check_number,
+    is_concrete,
+)
 from ._game import check_state
 from ._tree import as_arrays as as_arrays
 from ._tree import tree_distance as tree_distance
@@ -244,14 +251,6 @@ def _with_static(saveat, ys, static, static_leaves):
     return eqx.combine(ys, static) if (static_leaves and plain) else ys
 
 
-def _positive(value, name):
-    if is_concrete(value):
-        v = np.asarray(value, dtype=float)
-        if not (v.ndim == 0 and np.isfinite(v) and v > 0):
-            raise InputError(f"simulate: `{name}` must be a positive number, got {value!r}")
-    return value
-
-
 def simulate(
     field,
     y0,
@@ -336,12 +335,12 @@ def simulate(
     if not callable(field):
         raise InputTypeError(f"field: expected a callable field(t, y, args), got {field!r}")
     for name, value in (("t0", t0), ("t1", t1)):
-        if is_concrete(value):
-            v = np.asarray(value)
-            if v.ndim != 0 or not np.issubdtype(v.dtype, np.number) or not np.isfinite(v):
-                raise InputError(f"simulate: `{name}` must be a finite number, got {value!r}")
+        if is_concrete(value):  # traced times and tolerances are left to the caller
+            check_number(value, "simulate", name, positive=False)
     if is_concrete(t0) and is_concrete(t1) and not float(t1) > float(t0):
-        raise InputError(f"simulate: `t1` must be greater than t0 = {float(t0)}, got {t1!r}")
+        raise InputError(
+            f"simulate: t1: expected a number greater than t0 = {float(t0)}, got {t1!r}"
+        )
     dtype = jnp.result_type(
         *[x for x in jax.tree_util.tree_leaves(y0) if eqx.is_inexact_array(x)], float
     )
@@ -356,10 +355,10 @@ def simulate(
         ("cycle_rtol", cycle_rtol),
         ("conserved_rtol", conserved_rtol),
     ):
-        _positive(value, name)
+        if is_concrete(value):
+            check_number(value, "simulate", name)
     for name, value in (("max_steps", max_steps), ("n_check", n_check), ("n_save", n_save)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 4:
-            raise InputError(f"simulate: `{name}` must be an integer >= 4, got {value!r}")
+        check_int(value, "simulate", name, low=4)
     if saveat is not None and not isinstance(saveat, diffrax.SaveAt):
         raise InputTypeError(f"saveat: expected a diffrax.SaveAt, got {saveat!r}")
     if solver is not None and not isinstance(solver, diffrax.AbstractSolver):

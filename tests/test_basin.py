@@ -178,21 +178,21 @@ def test_roa_reproduction_tiny(tmp_path, monkeypatch):
 
 
 def test_argument_errors():
-    with pytest.raises(ValueError, match="basin_radius: `r_max` must be a positive number"):
+    with pytest.raises(ValueError, match="basin_radius: r_max: expected a positive finite number"):
         basin_radius(disk, ORIGIN, r_max=-1.0)
-    with pytest.raises(ValueError, match=r"basin_radius: `directions` must have shape \(k, 2\)"):
+    with pytest.raises(ValueError, match=r"basin_radius: directions: expected shape \(k, 2\)"):
         basin_radius(disk, ORIGIN, directions=np.ones((3, 5)), r_max=1.0)
-    with pytest.raises(ValueError, match="`directions` must be finite and non-zero"):
+    with pytest.raises(ValueError, match="directions: expected finite non-zero rows"):
         basin_radius(disk, ORIGIN, directions=np.zeros((2, 2)), r_max=1.0)
-    with pytest.raises(ValueError, match="`directions` must be a positive integer"):
+    with pytest.raises(ValueError, match="directions: expected a positive integer"):
         basin_radius(disk, ORIGIN, directions=0, r_max=1.0)
-    with pytest.raises(ValueError, match="`tol` must be a positive number"):
+    with pytest.raises(ValueError, match="basin_radius: tol: expected a positive finite number"):
         basin_radius(disk, ORIGIN, r_max=1.0, tol=0.0)
     with pytest.raises(TypeError, match="`field` must be a callable"):
         basin_radius("disk", ORIGIN, r_max=1.0)
     with pytest.raises(ValueError, match="y_star: expected a dict"):
         basin_radius(disk, {"d": 0.0}, r_max=1.0)
-    with pytest.raises(ValueError, match="basin_slice: `extent` must be"):
+    with pytest.raises(ValueError, match="basin_slice: extent: expected a positive number or"):
         basin_slice(disk, ORIGIN, extent=(1.0, -1.0, 0.0, 1.0))
     with pytest.raises(ValueError, match="`v` must not be parallel"):
         basin_slice(disk, ORIGIN, u=[1.0, 0.0], v=[2.0, 0.0])

@@ -347,11 +347,15 @@ BAD_API = [
     ("gdgan.systems.get('lq', bogus=1)", gdgan.InputError, "param: system 'lq' has parameters"),
     ("gdgan.systems.get('lq', sigma=-1.0)", gdgan.InputError, "lq: sigma: expected a positive"),
     ("gdgan.vector_field('game')", gdgan.InputTypeError, "game: expected a gdgan.Game"),
-    ("gdgan.simulate(lq.field(), lq.init, -1.0)", gdgan.InputError, "simulate: `t1` must be"),
+    (
+        "gdgan.simulate(lq.field(), lq.init, -1.0)",
+        gdgan.InputError,
+        "simulate: t1: expected a number greater than t0",
+    ),
     (
         "gdgan.simulate(lq.field(), lq.init, 1.0, n_save=2)",
         gdgan.InputError,
-        "simulate: `n_save` must be an integer >= 4",
+        "simulate: n_save: expected an integer >= 4",
     ),
     ("gdgan.simulate(lq.field(), lq.init, 1.0, rtol=-1.0)", gdgan.InputError, "rtol"),
     ("gdgan.simulate('f', lq.init, 1.0)", gdgan.InputTypeError, "field: expected a callable"),
@@ -385,8 +389,8 @@ BAD_API = [
         gdgan.InputTypeError,
         "optimizer: expected an optax GradientTransformation",
     ),
-    ("gdgan.box(-1.0, 3)", gdgan.InputError, "box: `radius` must be a positive number"),
-    ("gdgan.lattice(1.0, 0)", gdgan.InputError, "lattice: `n` must be a positive integer"),
+    ("gdgan.box(-1.0, 3)", gdgan.InputError, "box: radius: expected a positive finite number"),
+    ("gdgan.lattice(1.0, 0)", gdgan.InputError, "lattice: n: expected a positive integer"),
     ("gdgan.sweep(lambda p: lq, t1=1.0, steps=3)", gdgan.InputError, "sweep: pass exactly one"),
     ("gdgan.sweep('make', t1=1.0)", gdgan.InputTypeError, "make: expected a callable"),
     (

@@ -116,5 +116,5 @@ def test_errors():
         gdgan.Quadrature(8).rule(gdgan.Normal(jnp.zeros(256), 1.0), 0)
     with pytest.raises(TypeError, match="Normal: mean: expected a number"):
         gdgan.Normal("a", 1.0)
-    with pytest.raises(ValueError, match="`n` must be a positive integer"):
+    with pytest.raises(ValueError, match="Normal.sample: n: expected a positive integer, got 0"):
         gdgan.Normal(0.0, 1.0).sample(jax.random.PRNGKey(0), 0)

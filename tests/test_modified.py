@@ -383,11 +383,11 @@ def test_network_with_non_array_leaves():
 def test_bad_lr(lr, exc):
     s = gdgan.systems.get("dirac", loss="wgan")
     with pytest.raises(
-        exc, match=r"(modified_field|DriftCorrection): lr: expected a positive finite scalar"
+        exc, match=r"(modified_field|DriftCorrection): lr: expected a positive finite number"
     ):
         gdgan.modified_field(s.field(), lr)
     with pytest.raises(
-        exc, match=r"(modified_field|DriftCorrection): lr: expected a positive finite scalar"
+        exc, match=r"(modified_field|DriftCorrection): lr: expected a positive finite number"
     ):
         gdgan.DriftCorrection(lr)
 
@@ -426,7 +426,7 @@ def test_traced_bad_lr_raises_inside_jit():
         return gdgan.modified_field(s.field(), lr)(0.0, s.init, None)
 
     f(0.1)
-    with pytest.raises(Exception, match="lr: expected a positive finite scalar"):
+    with pytest.raises(Exception, match="lr: expected a positive finite number"):
         jax.block_until_ready(f(-0.1))
 
 
@@ -469,7 +469,7 @@ def test_plot_modified_flow(tmp_path):
     assert (tmp_path / "mf.png").stat().st_size > 10_000
     with pytest.raises(ValueError, match="2-parameter"):
         gdgan.plot.modified_flow(s.field(), {"disc": jnp.zeros(2), "gen": jnp.zeros(1)}, 0.1, 5)
-    with pytest.raises(ValueError, match="lr: expected a positive finite scalar"):
+    with pytest.raises(ValueError, match="lr: expected a positive finite number"):
         gdgan.plot.modified_flow(s, s.init, -0.1, 5)
 
 

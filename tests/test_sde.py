@@ -239,9 +239,9 @@ def test_argument_errors(key):
         stationary_covariance(np.eye(2), np.eye(3))
     with pytest.raises(ValueError, match="step: expected None or a positive"):
         stationary_covariance(-np.eye(2), np.eye(2), step=0.0)
-    with pytest.raises(ValueError, match="lr: expected a positive number"):
+    with pytest.raises(ValueError, match="sde: lr: expected a positive finite number, got -0.1"):
         sde(s.game, y, 1.0, lr=-0.1, batch=4, key=key)
-    with pytest.raises(ValueError, match="batch: expected an integer >= 1"):
+    with pytest.raises(ValueError, match="sde: batch: expected a positive integer, got 0"):
         sde(s.game, y, 1.0, lr=0.1, batch=0, key=key)
     with pytest.raises(ValueError, match="noise: expected one of"):
         sde(s.game, y, 1.0, lr=0.1, batch=4, key=key, noise="white")

@@ -234,7 +234,7 @@ def test_errors_name_the_argument():
     s = gdgan.systems.get("lq", loss="wgan")
     with pytest.raises(ValueError, match="y0.*finite"):
         gdgan.simulate(s.field(), lq_state(0.0, jnp.nan), 1.0)
-    with pytest.raises(ValueError, match="`t1` must be greater"):
+    with pytest.raises(ValueError, match="simulate: t1: expected a number greater than t0"):
         gdgan.simulate(s.field(), s.init, -1.0)
     with pytest.raises(ValueError, match="y0: expected a dict"):
         gdgan.simulate(s.field(), {"d": 1.0, "gen": 1.0}, 1.0)

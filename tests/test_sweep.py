@@ -301,9 +301,11 @@ def test_same_seed_same_states_and_samplers():
     assert a.shape == (7, 2) and np.all(np.abs(a) <= 0.5)
     lat = gdgan.lattice(1.0, 3).offsets(None, 2, np.float64)
     assert lat.shape == (9, 2) and sorted(set(lat[:, 0])) == [-1.0, 0.0, 1.0]
-    with pytest.raises(ValueError, match="box: `radius` must be a positive number"):
+    with pytest.raises(
+        ValueError, match="box: radius: expected a positive finite number, got -1.0"
+    ):
         gdgan.box(-1.0, 3)
-    with pytest.raises(ValueError, match="lattice: `n` must be a positive integer"):
+    with pytest.raises(ValueError, match="lattice: n: expected a positive integer, got 0"):
         gdgan.lattice(1.0, 0)
 
 

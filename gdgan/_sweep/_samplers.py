@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
 import jax
 import numpy as np
 
-from .._checks import InputError
+from .._checks import InputError, check_int, check_number
 from ._store import tree_hash
 
 
@@ -52,13 +51,6 @@ class Lattice:
         }
 
 
-def _check_sampler_args(owner, radius, n):
-    if not (isinstance(radius, (int, float, np.number)) and math.isfinite(radius) and radius > 0):
-        raise InputError(f"{owner}: `radius` must be a positive number, got {radius!r}")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise InputError(f"{owner}: `n` must be a positive integer, got {n!r}")
-
-
 def box(radius, n, *, center=None) -> Box:
     r"""`n` initial states drawn uniformly from the box $\{y : |y_i - c_i| \le r\}$ around
     `center` (default: the known equilibrium of each grid point, else the base state `y0`),
@@ -73,8 +65,7 @@ def box(radius, n, *, center=None) -> Box:
                       t1=50.0)
     ```
     """
-    _check_sampler_args("box", radius, n)
-    return Box(float(radius), int(n), center)
+    return Box(check_number(radius, "box", "radius"), check_int(n, "box", "n"), center)
 
 
 def lattice(radius, n, *, center=None) -> Lattice:
@@ -90,5 +81,4 @@ def lattice(radius, n, *, center=None) -> Lattice:
     gdgan.plot.basins(res)
     ```
     """
-    _check_sampler_args("lattice", radius, n)
-    return Lattice(float(radius), int(n), center)
+    return Lattice(check_number(radius, "lattice", "radius"), check_int(n, "lattice", "n"), center)

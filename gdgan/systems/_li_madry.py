@@ -24,7 +24,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .._analysis import enum_name
-from .._checks import InputError, InputTypeError, is_concrete
+from .._checks import InputError, InputTypeError, check_int, check_int_array
 from .._field import VectorField, vector_field
 from .._game import ValueGame, check_state
 from ._two_gaussians import TwoGaussiansValue
@@ -305,11 +305,9 @@ class Run(eqx.Module):
 
 
 def _check_steps(steps, stride, owner):
-    for name, v in (("steps", steps), ("stride", stride)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise InputError(f"{owner}: `{name}` must be a positive integer, got {v!r}")
+    steps, stride = check_int(steps, owner, "steps"), check_int(stride, owner, "stride")
     if steps % stride:
-        raise InputError(f"{owner}: `stride` must divide steps = {steps}, got {stride!r}")
+        raise InputError(f"{owner}: stride: expected a divisor of steps = {steps}, got {stride}")
 
 
 def _stack0(x0, xs):
@@ -464,14 +462,6 @@ def _order_full(l, r):
     return p[jnp.array([0, 2])], p[jnp.array([1, 3])]
 
 
-def _check_disc_steps(k):
-    if is_concrete(k):
-        v = np.asarray(k)
-        if v.dtype == bool or not np.issubdtype(v.dtype, np.integer) or np.any(v < 1):
-            raise InputError(f"first_order: `disc_steps` must be a positive integer, got {k!r}")
-    return jnp.asarray(k, dtype=int)
-
-
 def first_order(
     mu0,
     disc0,
@@ -525,7 +515,7 @@ def first_order(
     _check_steps(steps, stride, "first_order")
     if order not in ORDERS:
         raise InputError(f"first_order: `order` must be one of {list(ORDERS)}, got {order!r}")
-    disc_steps = _check_disc_steps(disc_steps)
+    disc_steps = jnp.asarray(check_int_array(disc_steps, "first_order", "disc_steps"), dtype=int)
     if not isinstance(disc0, dict) or set(disc0) != {"l", "r"}:
         got = sorted(disc0) if isinstance(disc0, dict) else type(disc0).__name__
         raise InputError(f"first_order: `disc0` must be a dict {{'l': ..., 'r': ...}}, got {got}")
