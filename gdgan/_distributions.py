@@ -290,7 +290,8 @@ class Quadrature(eqx.Module):
 class MonteCarlo(eqx.Module):
     """Expectation policy: `n` samples drawn once from a fixed `key`, equal weights. The
     samples are reparameterised, so the field stays a deterministic, differentiable
-    function of the state and of the distributions' parameters."""
+    function of the state and of the distributions' parameters. `key` defaults to
+    `jax.random.PRNGKey(0)`: pass your own to draw other samples."""
 
     n: int = eqx.field(static=True)
     key: PRNGKeyArray
@@ -317,7 +318,8 @@ class Samples(eqx.Module):
 
 def default_expectation(*dists: Distribution):
     """Quadrature when every distribution has a rule of at most 4096 points with at least
-    5 nodes per coordinate, else Monte Carlo with 1024 fixed samples."""
+    5 nodes per coordinate, else Monte Carlo with 1024 fixed samples drawn from
+    `jax.random.PRNGKey(0)`."""
     for n in (32, 16, 8, 5):
         sizes = [d.quadrature_size(n) for d in dists]
         if all(s is not None and s <= 8192 for s in sizes):

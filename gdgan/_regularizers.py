@@ -196,7 +196,8 @@ class WGANGP(Regularizer):
 
     The expectation is deterministic: over every (data point, generated point) pair of the
     game's rules and `n_eps` Gauss–Legendre nodes in ε when that has at most 65 536 terms,
-    else over pairs zipped in order with ε from a fixed key. The norm uses a zero gradient
+    else over pairs zipped in order with ε drawn from the fixed key `jax.random.PRNGKey(0)`
+    (the same ε at every call, so the field stays deterministic). The norm uses a zero gradient
     at $\nabla_x D = 0$.
     """
 

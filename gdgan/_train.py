@@ -259,7 +259,8 @@ def train(
     - `steps`: iterations; `order`, `disc_steps` as above; `regularizers`: a sequence of
       gdgan regularizers.
     - `batch`: `None` uses the game's deterministic expectation; `n` draws `n` fresh data and
-      latent samples for every gradient evaluation (needs `key`).
+      latent samples for every gradient evaluation (needs `key`; without `batch` nothing
+      is random and `key` defaults to `jax.random.PRNGKey(0)`, unused by gdgan's own steps).
     - `stride`: keep every `stride`-th iterate in `ys`.
     - `y_star`, `converge_tol`, `diverge_norm`, `cycle_rtol`: for the `outcome`.
     - `progress`: a tqdm bar on stderr.
