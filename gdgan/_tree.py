@@ -1,5 +1,5 @@
-"""Pytree plumbing shared by the core: the state's array leaves, their ravel, norms and
-names."""
+"""Pytree plumbing shared by the core: the state's array leaves, their ravel, norms,
+names, and chunked batches."""
 
 from __future__ import annotations
 
@@ -13,12 +13,45 @@ from ._checks import InputError
 from ._game import check_state
 
 
+def split_ravel(y):
+    """`(v, unravel, static)`: the inexact array leaves of `y` flattened into one vector
+    (`ravel_pytree` order: "disc" first), the map from such a vector back to the array
+    part, and the other leaves (`eqx.combine(unravel(v), static)` rebuilds `y`)."""
+    params, static = eqx.partition(y, eqx.is_inexact_array)
+    v, unravel = ravel_pytree(params)
+    return v, unravel, static
+
+
+def ravel_arrays(tree):
+    """The inexact array leaves of `tree` as one vector (`ravel_pytree` order)."""
+    return ravel_pytree(eqx.filter(tree, eqx.is_inexact_array))[0]
+
+
+def map_chunks(fn, x, chunk_size=None):
+    """`fn` over the rows of the array `x` in chunks of `chunk_size` rows (all rows at once
+    when `None`), the last chunk padded by repeating its last row so every call has one
+    shape (one compilation); returns `fn`'s outputs (an array or a tuple of arrays with a
+    leading row axis) as NumPy arrays of `len(x)` rows."""
+    x = np.asarray(x)
+    m = x.shape[0]
+    c = m if chunk_size is None else min(int(chunk_size), m)
+    parts = []
+    for s in range(0, m, c):
+        block = x[s : s + c]
+        k = block.shape[0]
+        if k < c:
+            block = np.concatenate([block, np.repeat(block[-1:], c - k, axis=0)])
+        out = jax.device_get(fn(jnp.asarray(block)))
+        parts.append(jax.tree_util.tree_map(lambda a, k=k: np.asarray(a)[:k], out))
+    return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *parts)
+
+
 def flatten(field, y, t=0.0, args=None):
     """`(f, v, unravel)` with `f(v)` the field on the flattened array leaves of `y`
     (`ravel_pytree` order: "disc" first). Checks the state and the field's output."""
     check_state(y)
-    params, static = eqx.partition(y, eqx.is_inexact_array)
-    v, unravel = ravel_pytree(params)
+    v, unravel, static = split_ravel(y)
+    params = unravel(v)
 
     def tree_field(p):
         return field(t, eqx.combine(p, static), args)
@@ -34,7 +67,7 @@ def flatten(field, y, t=0.0, args=None):
         )
 
     def f(vec):
-        return ravel_pytree(tree_field(unravel(vec)))[0]
+        return ravel_arrays(tree_field(unravel(vec)))
 
     return f, v, unravel
 
