@@ -11,6 +11,7 @@ import pytest
 from scipy import integrate
 
 from gdgan import li_madry as lm
+from gdgan._results import enum_code
 
 MU_STAR = jnp.array([-0.5, 0.5])
 
@@ -158,7 +159,7 @@ def test_grid_vmap_equals_loop():
                 mu0, lm.random_disc(keys[i, j, k]), MU_STAR, 0.1, 60, stride=20, record_tv=False
             )
             np.testing.assert_allclose(g.first_order.mu[i, j, k], fo.mu, atol=1e-12)
-            assert int(g.first_order.result._value[i, j, k]) == int(fo.result._value)
+            assert int(enum_code(g.first_order.result)[i, j, k]) == int(enum_code(fo.result))
 
 
 def test_fields():
@@ -254,3 +255,86 @@ def test_simultaneous_k_steps_reach_the_generator_and_separate_step_sizes():
         l, r = lm_._order(l + eta_d * gl, r + eta_d * gr)
     np.testing.assert_allclose(run.mu[-1], mu - eta * g, rtol=1e-12)
     np.testing.assert_allclose(run.l[-1], l, rtol=1e-12)
+
+
+def test_one_compilation_serves_every_variant(monkeypatch):
+    """`first_order`'s compiled core is traced once for every order, projection, number of
+    discriminator steps, step size and threshold, also under `vmap` over the step size and a
+    traced boolean `order` (which gives the string order's run exactly); `optimal`'s core once
+    for every step size and threshold. Traces are counted through `classify`, which each core
+    calls once per trace; the sizes (21 and 14 steps, stride 7) appear in no other test, so the
+    first call of each core traces."""
+    from gdgan.systems import _li_madry as lm_
+
+    traces = []
+    classify = lm_.classify
+
+    def counting(*args, **kwargs):
+        traces.append(1)
+        return classify(*args, **kwargs)
+
+    monkeypatch.setattr(lm_, "classify", counting)
+    mu0, disc0 = jnp.array([-1.0, 0.8]), lm.random_disc(jax.random.PRNGKey(2))
+
+    def fo(eta, **kw):
+        return lm.first_order(mu0, disc0, MU_STAR, eta, 21, stride=7, record_tv=False, **kw)
+
+    runs = {}
+    for name, kw in (
+        ("simultaneous", {}),
+        ("alternating", dict(order="alternating")),
+        ("unordered", dict(keep_ordered=False)),
+        ("full", dict(full_order=True)),
+        ("k3", dict(disc_steps=3, eta_disc=0.3)),
+        ("tols", dict(success_tol=0.3, collapse_tol=0.2, width_tol=0.1, grad_tol=0.1)),
+    ):
+        runs[name] = fo(0.2 if name == "alternating" else 0.1, **kw)
+    assert not np.array_equal(runs["simultaneous"].mu, runs["alternating"].mu)
+    batch = jax.vmap(lambda eta, alt: fo(eta, order=alt))(
+        jnp.array([0.1, 0.2]), jnp.array([False, True])
+    )
+    np.testing.assert_array_equal(batch.mu[0], runs["simultaneous"].mu)
+    np.testing.assert_array_equal(batch.mu[1], runs["alternating"].mu)
+    assert len(traces) == 1
+    for eta, kw in ((0.1, {}), (0.3, dict(success_tol=0.2, grad_tol=1e-2))):
+        lm.optimal(mu0, MU_STAR, eta, 14, stride=7, **kw)
+    assert len(traces) == 2
+
+
+def test_first_order_choice_errors():
+    """`order` is one of the named orders or a boolean; `grid` checks its choices too."""
+    mu0, disc0 = jnp.array([-1.0, 0.8]), lm.random_disc(jax.random.PRNGKey(1))
+    with pytest.raises(ValueError, match="order"):
+        lm.first_order(mu0, disc0, MU_STAR, 0.1, 10, order=1)
+    with pytest.raises(TypeError, match="keep_ordered"):
+        lm.first_order(mu0, disc0, MU_STAR, 0.1, 10, keep_ordered="yes")
+    with pytest.raises(ValueError, match="order"):
+        lm.grid(MU_STAR, jax.random.PRNGKey(0), n=2, repeats=1, steps=10, order="sequential")
+    with pytest.raises(ValueError, match="disc_steps"):
+        lm.grid(MU_STAR, jax.random.PRNGKey(0), n=2, repeats=1, steps=10, disc_steps=0)
+    with pytest.raises(ValueError, match="optimal_steps"):
+        lm.grid(MU_STAR, jax.random.PRNGKey(0), n=2, repeats=1, steps=10, optimal_steps=0)
+
+
+def test_reproduction_uses_the_public_model():
+    """The reproduction reaches Li et al.'s model only through `gdgan.li_madry`'s public
+    names (no private module, no private attribute)."""
+    import ast
+    import inspect
+
+    from gdgan._reproduce import li_madry as rep
+
+    tree = ast.parse(inspect.getsource(rep))
+    modules = [
+        f"{n.module}.{a.name}"
+        for n in ast.walk(tree)
+        if isinstance(n, ast.ImportFrom)
+        for a in n.names
+    ]
+    assert not any("_li_madry" in m for m in modules)
+    used = {
+        n.attr
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "lm"
+    }
+    assert "first_order" in used and used <= set(lm.__all__)

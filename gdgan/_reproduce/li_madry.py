@@ -13,8 +13,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import li_madry as lm
 from .._simulate import simulate
-from ..systems import _li_madry as lm
+from ._figures import _save
 from ._section import Section, register
 
 MU_STAR = (-0.5, 0.5)
@@ -146,22 +147,18 @@ def _fo_batch(steps, stride):
     argument, so one compilation serves the whole reproduction."""
 
     def one(mu0, l0, r0, eta, k, alternating, keep_ordered, full_order, mu_star):
-        run = lm._first_order(
+        return lm.first_order(
             mu0,
-            l0,
-            r0,
+            {"l": l0, "r": r0},
             mu_star,
             eta,
-            k,
-            alternating,
-            keep_ordered,
             steps,
-            stride,
+            order=alternating,
+            disc_steps=k,
+            keep_ordered=keep_ordered,
             full_order=full_order,
-        )
-        result = lm.classify(run.mu, run.l, run.r, run.grad_norm, mu_star)
-        return eqx.tree_at(
-            lambda x: (x.success, x.result), run, (lm.success_of(run.mu[-1], mu_star), result)
+            stride=stride,
+            record_tv=False,
         )
 
     return jax.jit(jax.vmap(one, in_axes=(0, 0, 0, 0, 0, 0, 0, 0, None)))
@@ -503,9 +500,6 @@ def _figures(
     etas,
     cfg,
 ):
-    import matplotlib
-
-    matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
     n = values.size
@@ -536,7 +530,7 @@ def _figures(
         ax.legend(loc="lower right", fontsize=8)
     fig.colorbar(im, ax=axes, label="success probability (both means within 0.1 of μ*)")
     fig.suptitle("Li et al. (2018): success over the initial means, μ* = (−0.5, 0.5), η = 0.1")
-    figs.append(_save(fig, out, "li_madry_heatmaps.png"))
+    figs.append(_save(fig, out, "li_madry_heatmaps.png", dpi=100, tight=False))
 
     # example trajectories per outcome
     if examples:
@@ -578,7 +572,7 @@ def _figures(
             ax.set_ylabel("TV(p_μ, p_μ*) / gradient norm")
             ax.legend(fontsize=7)
         fig.suptitle("First-order GDA: one trajectory per outcome (line: means, band: intervals)")
-        figs.append(_save(fig, out, "li_madry_failure_modes.png"))
+        figs.append(_save(fig, out, "li_madry_failure_modes.png", dpi=100, tight=False))
 
     # log TV over time (optimal) + success vs steps
     fig = Figure(figsize=(11, 4.2), layout="constrained")
@@ -599,7 +593,7 @@ def _figures(
     ax2.set_ylabel("success fraction")
     ax2.set_title("success vs number of steps (η = 0.1)")
     ax2.legend()
-    figs.append(_save(fig, out, "li_madry_tv_and_steps.png"))
+    figs.append(_save(fig, out, "li_madry_tv_and_steps.png", dpi=100, tight=False))
 
     # sweeps
     fig = Figure(figsize=(11, 4.2), layout="constrained")
@@ -626,7 +620,7 @@ def _figures(
     ax2.set_ylabel("success fraction")
     ax2.set_title(f"success vs discriminator steps (η = 0.1, {numbers['first_order_steps']} steps)")
     ax2.legend()
-    figs.append(_save(fig, out, "li_madry_sweeps.png"))
+    figs.append(_save(fig, out, "li_madry_sweeps.png", dpi=100, tight=False))
 
     # ODE
     fig = Figure(figsize=(11, 4.2), layout="constrained")
@@ -655,13 +649,8 @@ def _figures(
     ax2.set_xlim(-2, 2)
     ax2.set_ylim(-2, 2)
     ax2.legend(fontsize=8)
-    figs.append(_save(fig, out, "li_madry_ode.png"))
+    figs.append(_save(fig, out, "li_madry_ode.png", dpi=100, tight=False))
     return figs
-
-
-def _save(fig, out, name):
-    fig.savefig(Path(out) / name, dpi=100)
-    return name
 
 
 @register("li-madry")

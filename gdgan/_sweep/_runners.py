@@ -194,16 +194,20 @@ def _run_train(opt, pr, p, v):
 
 class _RunNorm(eqx.Module):
     """The controller's norm for the batch: each run's RMS error (what it would be alone),
-    maximised over the runs; the carried components (frozen time, windows) excluded."""
+    maximised over the runs; the carried columns (stopping time, windows) excluded."""
+
+    d: int = eqx.field(static=True)
 
     def __call__(self, z):
-        return jnp.max(jnp.sqrt(jnp.mean(jnp.square(z[0]), axis=1)))
+        return jnp.max(jnp.sqrt(jnp.mean(jnp.square(z[:, : self.d]), axis=1)))
 
 
 def _run_batch(opt, Pb, params, V):
-    r"""The chunk as one state with one shared step: $(Y, τ, Q)$ with $\dot Y = H(Y)$ masked
-    to zero on frozen runs (converged, diverged or non-finite), $\dot τ = 1$ while a run is
-    active (its stopping time) and $\dot Q = r^2$ (the amplitude windows of `Outcome`)."""
+    r"""The chunk as one state with one shared step: the `(runs, d + 2)` array $[Y, τ, Q]$
+    with $\dot Y = H(Y)$ masked to zero on frozen runs (converged, diverged or non-finite),
+    $\dot τ = 1$ while a run is active (its stopping time) and $\dot Q = r^2$ (the
+    amplitude windows of `Outcome`). One array rather than a tuple: the solver's stage
+    arithmetic is then one fused loop per stage (≈ 10 % of a step on small fields)."""
     dt = opt.dtype
     if Pb is None:  # built under jit from `make` (fallback), one per run
         prs = eqx.filter_vmap(lambda p: opt.problem(None, p))(params)
@@ -223,25 +227,33 @@ def _run_batch(opt, Pb, params, V):
         Ystar = vmap(lambda pr, v: opt.flat(pr.equilibria[0]), 0)(prs, V)
     ctol, bound = opt.converge_tol, opt.diverge_norm
 
+    d = Y0.shape[1]
+
     def rhs(t, z, args):
-        Y = z[0]
+        Y = z[:, :d]
         H = vmap(h_one, 0)(prs, Y)
         r2h = jnp.sum(jnp.square(H), axis=1)
         nrm = jnp.linalg.norm(Y, axis=1)
         active = (r2h >= ctol**2) & jnp.isfinite(nrm) & (nrm <= bound) & jnp.isfinite(r2h)
         r2 = jnp.sum(jnp.square(Y - Ystar), axis=1) if prs.equilibria else r2h
-        return (
-            jnp.where(active[:, None], H, 0.0),
-            active.astype(dt),
-            jnp.where(active, r2, 0.0),
+        return jnp.concatenate(
+            [
+                jnp.where(active[:, None], H, 0.0),
+                active.astype(dt)[:, None],
+                jnp.where(active, r2, 0.0)[:, None],
+            ],
+            axis=1,
         )
 
     t0, t1 = jnp.zeros((), dt), opt.t1
     quarters = t0 + (t1 - t0) * jnp.asarray(_QUARTERS, dt)
     saveat = diffrax.SaveAt(
-        subs=(diffrax.SubSaveAt(t1=True), diffrax.SubSaveAt(ts=quarters, fn=lambda t, z, a: z[2]))
+        subs=(
+            diffrax.SubSaveAt(t1=True),
+            diffrax.SubSaveAt(ts=quarters, fn=lambda t, z, a: z[:, d + 1]),
+        )
     )
-    z0 = (Y0, jnp.zeros((n,), dt), jnp.zeros((n,), dt))
+    z0 = jnp.concatenate([Y0, jnp.zeros((n, 2), dt)], axis=1)
     sol = diffrax.diffeqsolve(
         diffrax.ODETerm(rhs),
         diffrax.Tsit5() if opt.solver is None else opt.solver,
@@ -251,13 +263,13 @@ def _run_batch(opt, Pb, params, V):
         z0,
         None,
         saveat=saveat,
-        stepsize_controller=diffrax.PIDController(rtol=opt.rtol, atol=opt.atol, norm=_RunNorm()),
+        stepsize_controller=diffrax.PIDController(rtol=opt.rtol, atol=opt.atol, norm=_RunNorm(d)),
         max_steps=opt.max_steps,
         throw=False,
         adjoint=diffrax.ForwardMode(),
     )
-    (Yf, tau, _), q = sol.ys
-    Yf, tau = Yf[-1], tau[-1]
+    zf, q = sol.ys
+    Yf, tau = zf[-1, :, :d], zf[-1, :, d]
     hit_max = sol.result == diffrax.RESULTS.max_steps_reached
     ok = sol.result == diffrax.RESULTS.successful
     Hf = vmap(h_one, 0)(prs, jnp.where(jnp.isfinite(Yf), Yf, 0.0))
@@ -295,6 +307,8 @@ def run_chunk(opt: Options, problems, params, V):
     def body(arrays, params, V):
         return jax.vmap(lambda a, p, v: one(opt, eqx.combine(a, static), p, v))(arrays, params, V)
 
+    if opt.mesh.size == 1:  # one device: no sharding to trace and compile
+        return body(arrays, params, V)
     return jax.shard_map(
         body, mesh=opt.mesh, in_specs=P("runs"), out_specs=P("runs"), check_vma=False
     )(arrays, params, V)

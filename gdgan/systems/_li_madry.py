@@ -304,10 +304,60 @@ class Run(eqx.Module):
         return success_of(self.mu, mu_star, tol)
 
 
-def _check_steps(steps, stride, owner):
+# -- the hand-off to the compiled cores ----------------------------------------------------
+
+
+class _RunOptions(eqx.Module):
+    """What `optimal`, `first_order` and `grid` hand to their compiled cores besides the
+    state, μ* and the step sizes: the `Result` thresholds as array leaves (new values do not
+    recompile) and the run's sizes as static fields."""
+
+    success_tol: jax.Array
+    collapse_tol: jax.Array
+    width_tol: jax.Array
+    grad_tol: jax.Array
+    steps: int = eqx.field(static=True)
+    stride: int = eqx.field(static=True)
+    record_tv: bool = eqx.field(static=True)
+    n_grid: int = eqx.field(static=True)
+
+
+def _run_options(
+    owner,
+    steps,
+    stride,
+    *,
+    n_grid,
+    record_tv=True,
+    success_tol=0.1,
+    collapse_tol=0.05,
+    width_tol=1e-3,
+    grad_tol=1e-4,
+):
+    """The `_RunOptions` of a run, after checking `steps` and `stride` (positive ints,
+    `stride` divides `steps`); errors name `owner`, the public function."""
     steps, stride = check_int(steps, owner, "steps"), check_int(stride, owner, "stride")
     if steps % stride:
         raise InputError(f"{owner}: stride: expected a divisor of steps = {steps}, got {stride}")
+    tols = (jnp.asarray(t, dtype=float) for t in (success_tol, collapse_tol, width_tol, grad_tol))
+    return _RunOptions(*tols, steps, stride, bool(record_tv), n_grid)
+
+
+def _judged(run, mu_star, opt: _RunOptions):
+    """`run` with `success` and `result` filled in from its history."""
+    result = classify(
+        run.mu,
+        run.l,
+        run.r,
+        run.grad_norm,
+        mu_star,
+        success_tol=opt.success_tol,
+        collapse_tol=opt.collapse_tol,
+        width_tol=opt.width_tol,
+        grad_tol=opt.grad_tol,
+    )
+    success = success_of(run.mu[-1], mu_star, opt.success_tol)
+    return eqx.tree_at(lambda x: (x.success, x.result), run, (success, result))
 
 
 def _stack0(x0, xs):
@@ -335,8 +385,8 @@ def optimal(
 
     **Arguments:** `mu0` (2,) initial means; `mu_star` (2,); `eta` the step size (an array
     leaf: vmap over it); `steps` the number of steps and `stride` the recording stride
-    (static ints, `stride` divides `steps`); the `Result` thresholds; `n_grid` for
-    `best_response`.
+    (static ints, `stride` divides `steps`); the `Result` thresholds (array leaves); `n_grid`
+    for `best_response`.
 
     **Returns:** a `Run`; `l`, `r` are the best responses at the recorded means.
 
@@ -345,29 +395,25 @@ def optimal(
     run.success, run.result_name
     ```
     """
-    _check_steps(steps, stride, "optimal")
-    mu0 = jnp.asarray(mu0, dtype=float)
-    return _optimal(
-        mu0,
-        jnp.asarray(mu_star, dtype=float),
-        jnp.asarray(eta, dtype=mu0.dtype),
+    opt = _run_options(
+        "optimal",
         steps,
         stride,
-        success_tol,
-        collapse_tol,
-        width_tol,
-        grad_tol,
-        n_grid,
+        n_grid=n_grid,
+        success_tol=success_tol,
+        collapse_tol=collapse_tol,
+        width_tol=width_tol,
+        grad_tol=grad_tol,
     )
+    mu0 = jnp.asarray(mu0, dtype=float)
+    eta = jnp.asarray(eta, dtype=mu0.dtype)
+    return _optimal(mu0, jnp.asarray(mu_star, dtype=float), eta, opt)
 
 
 @eqx.filter_jit
-def _optimal(
-    mu0, mu_star, eta, steps, stride, success_tol, collapse_tol, width_tol, grad_tol, n_grid
-):
-
+def _optimal(mu0, mu_star, eta, opt: _RunOptions):
     def probe(mu):
-        l, r = best_response(mu, mu_star, n_grid=n_grid)
+        l, r = best_response(mu, mu_star, n_grid=opt.n_grid)
         grad = gradients(mu, l, r, mu_star)[0]
         return l, r, grad, objective(mu, l, r, mu_star) - 1.0
 
@@ -376,45 +422,23 @@ def _optimal(
         return mu - eta * grad, None
 
     def chunk(mu, _):
-        mu, _ = jax.lax.scan(step, mu, None, length=stride)
+        mu, _ = jax.lax.scan(step, mu, None, length=opt.stride)
         l, r, grad, t = probe(mu)
         return mu, (mu, l, r, t, jnp.linalg.norm(grad))
 
-    _, (mus, ls, rs, tvs, gns) = jax.lax.scan(chunk, mu0, None, length=steps // stride)
+    _, (mus, ls, rs, tvs, gns) = jax.lax.scan(chunk, mu0, None, length=opt.steps // opt.stride)
     l0, r0, g0, t0 = probe(mu0)
-    hist = (
-        _stack0(mu0, mus),
-        _stack0(l0, ls),
-        _stack0(r0, rs),
-        _stack0(t0, tvs),
-        _stack0(jnp.linalg.norm(g0), gns),
+    run = Run(
+        steps=jnp.arange(0, opt.steps + 1, opt.stride),
+        mu=_stack0(mu0, mus),
+        l=_stack0(l0, ls),
+        r=_stack0(r0, rs),
+        tv=_stack0(t0, tvs),
+        grad_norm=_stack0(jnp.linalg.norm(g0), gns),
+        success=jnp.asarray(False),
+        result=Result.oscillation,
     )
-    return _finish(hist, steps, stride, mu_star, success_tol, collapse_tol, width_tol, grad_tol)
-
-
-def _finish(hist, steps, stride, mu_star, success_tol, collapse_tol, width_tol, grad_tol):
-    mu, l, r, t, gn = hist
-    result = classify(
-        mu,
-        l,
-        r,
-        gn,
-        mu_star,
-        success_tol=success_tol,
-        collapse_tol=collapse_tol,
-        width_tol=width_tol,
-        grad_tol=grad_tol,
-    )
-    return Run(
-        steps=jnp.arange(0, steps + 1, stride),
-        mu=mu,
-        l=l,
-        r=r,
-        tv=t,
-        grad_norm=gn,
-        success=success_of(mu[-1], mu_star, success_tol),
-        result=result,
-    )
+    return _judged(run, mu_star, opt)
 
 
 # -- first-order dynamics -----------------------------------------------------------------
@@ -462,6 +486,43 @@ def _order_full(l, r):
     return p[jnp.array([0, 2])], p[jnp.array([1, 3])]
 
 
+def _is_bool(x):
+    return isinstance(x, (bool, np.bool_)) or (hasattr(x, "dtype") and jnp.asarray(x).dtype == bool)
+
+
+class _Variant(eqx.Module):
+    """One first-order variant: the step sizes and the (traceable) choices of `first_order`,
+    every field an array, so that one compilation serves every variant and any field may be
+    vmapped over."""
+
+    eta: jax.Array
+    eta_disc: jax.Array
+    disc_steps: jax.Array
+    alternating: jax.Array
+    keep_ordered: jax.Array
+    full_order: jax.Array
+
+
+def _variant(owner, eta, eta_disc, order, disc_steps, keep_ordered, full_order):
+    """Checks the choices of `first_order` (or `grid`) for `owner`; returns a `_Variant`."""
+    if not (isinstance(order, str) and order in ORDERS) and not _is_bool(order):
+        raise InputError(f"{owner}: `order` must be one of {list(ORDERS)}, got {order!r}")
+    alternating = jnp.asarray(order == "alternating" if isinstance(order, str) else order, bool)
+    disc_steps = jnp.asarray(check_int_array(disc_steps, owner, "disc_steps"), dtype=int)
+    if not _is_bool(keep_ordered):
+        raise InputTypeError(f"{owner}: `keep_ordered` must be a bool, got {keep_ordered!r}")
+    eta = jnp.asarray(eta, float)
+    eta_disc = eta if eta_disc is None else jnp.asarray(eta_disc, float)
+    return _Variant(
+        eta,
+        eta_disc,
+        disc_steps,
+        alternating,
+        jnp.asarray(keep_ordered, dtype=bool),
+        jnp.asarray(full_order, dtype=bool),
+    )
+
+
 def first_order(
     mu0,
     disc0,
@@ -497,10 +558,11 @@ def first_order(
     regression), so the intervals also cannot overlap and $D \in \{0, 1\}$.
 
     **Arguments:** `mu0` (2,); `disc0` `{"l": (2,), "r": (2,)}` (e.g. `random_disc(key)`);
-    `mu_star` (2,); `eta` (array leaf); `eta_disc` (array leaf, default `eta`); `full_order`
-    (bool, may be traced); `steps` generator steps and `stride` (static ints);
-    `order` (a static string); `keep_ordered` (bool) and `disc_steps` (int), which may be
-    traced (vmap over them); the `Result` thresholds; `record_tv`
+    `mu_star` (2,); `eta` (array leaf); `eta_disc` (array leaf, default `eta`); `steps`
+    generator steps and `stride` (static ints); `order`: `"simultaneous"` or
+    `"alternating"`, or a boolean that is `True` for alternating; `order`, `keep_ordered`,
+    `full_order` (bools) and `disc_steps` (int) may be traced (vmap over them: one
+    compilation serves every variant); the `Result` thresholds (array leaves); `record_tv`
     whether to compute the TV history (`best_response` with `n_grid` points per record).
 
     **Returns:** a `Run` (its `tv` is NaN when `record_tv=False`).
@@ -512,120 +574,36 @@ def first_order(
     run.result_name
     ```
     """
-    _check_steps(steps, stride, "first_order")
-    if order not in ORDERS:
-        raise InputError(f"first_order: `order` must be one of {list(ORDERS)}, got {order!r}")
-    disc_steps = jnp.asarray(check_int_array(disc_steps, "first_order", "disc_steps"), dtype=int)
-    if not isinstance(disc0, dict) or set(disc0) != {"l", "r"}:
-        got = sorted(disc0) if isinstance(disc0, dict) else type(disc0).__name__
-        raise InputError(f"first_order: `disc0` must be a dict {{'l': ..., 'r': ...}}, got {got}")
-    if not (
-        isinstance(keep_ordered, (bool, np.bool_))
-        or (hasattr(keep_ordered, "dtype") and jnp.asarray(keep_ordered).dtype == bool)
-    ):
-        raise InputTypeError(f"first_order: `keep_ordered` must be a bool, got {keep_ordered!r}")
-    eta = jnp.asarray(eta, float)
-    return _first_order_classified(
-        mu0,
-        disc0["l"],
-        disc0["r"],
-        jnp.asarray(mu_star, dtype=float),
-        (eta, eta if eta_disc is None else jnp.asarray(eta_disc, float)),
-        disc_steps,
-        jnp.asarray(order == "alternating"),
-        jnp.asarray(keep_ordered, dtype=bool),
+    opt = _run_options(
+        "first_order",
         steps,
         stride,
-        success_tol,
-        collapse_tol,
-        width_tol,
-        grad_tol,
-        record_tv,
-        n_grid,
-        jnp.asarray(full_order, dtype=bool),
-    )
-
-
-@eqx.filter_jit
-def _first_order_classified(
-    mu0,
-    l0,
-    r0,
-    mu_star,
-    eta,
-    disc_steps,
-    alternating,
-    keep_ordered,
-    steps,
-    stride,
-    success_tol,
-    collapse_tol,
-    width_tol,
-    grad_tol,
-    record_tv,
-    n_grid,
-    full_order=False,
-):
-    eta, eta_disc = eta
-    run = _first_order(
-        mu0,
-        l0,
-        r0,
-        mu_star,
-        eta,
-        disc_steps,
-        alternating,
-        keep_ordered,
-        steps,
-        stride,
-        eta_disc=eta_disc,
-        full_order=full_order,
-    )
-    if record_tv:
-        run = eqx.tree_at(
-            lambda x: x.tv, run, jax.vmap(lambda m: tv(m, mu_star, n_grid=n_grid))(run.mu)
-        )
-    result = classify(
-        run.mu,
-        run.l,
-        run.r,
-        run.grad_norm,
-        mu_star,
+        n_grid=n_grid,
+        record_tv=record_tv,
         success_tol=success_tol,
         collapse_tol=collapse_tol,
         width_tol=width_tol,
         grad_tol=grad_tol,
     )
-    success = success_of(run.mu[-1], mu_star, success_tol)
-    return eqx.tree_at(lambda x: (x.success, x.result), run, (success, result))
-
-
-def _first_order(
-    mu0,
-    l0,
-    r0,
-    mu_star,
-    eta,
-    disc_steps,
-    alternating,
-    keep_ordered,
-    steps,
-    stride,
-    eta_disc=None,
-    full_order=False,
-):
-    """`first_order` with the order and the projections as (traceable) booleans, so one
-    compilation serves every variant; `tv` is NaN and `result` is filled by the caller."""
+    if not isinstance(disc0, dict) or set(disc0) != {"l", "r"}:
+        got = sorted(disc0) if isinstance(disc0, dict) else type(disc0).__name__
+        raise InputError(f"first_order: `disc0` must be a dict {{'l': ..., 'r': ...}}, got {got}")
+    variant = _variant("first_order", eta, eta_disc, order, disc_steps, keep_ordered, full_order)
     mu0 = jnp.asarray(mu0, dtype=float)
-    mu_star = jnp.asarray(mu_star, dtype=float)
-    eta = jnp.asarray(eta, dtype=mu0.dtype)
-    eta_d = eta if eta_disc is None else jnp.asarray(eta_disc, dtype=mu0.dtype)
-    full_order = jnp.asarray(full_order, dtype=bool)
-    l0 = jnp.asarray(l0, dtype=mu0.dtype)
-    r0 = jnp.asarray(r0, dtype=mu0.dtype)
-    disc_steps = jnp.asarray(disc_steps, dtype=int)
-    alternating = jnp.asarray(alternating, dtype=bool)
-    keep_ordered = jnp.asarray(keep_ordered, dtype=bool)
+    l0, r0 = (jnp.asarray(disc0[k], dtype=mu0.dtype) for k in ("l", "r"))
+    return _first_order(mu0, l0, r0, jnp.asarray(mu_star, dtype=float), variant, opt)
+
+
+@eqx.filter_jit
+def _first_order(mu0, l0, r0, mu_star, variant: _Variant, opt: _RunOptions):
+    """`first_order`'s compiled core: the order and the projections are traced booleans in
+    `variant`, so one compilation serves every variant."""
+    eta, eta_d = variant.eta, variant.eta_disc
+    alternating, keep_ordered, full_order = (
+        variant.alternating,
+        variant.keep_ordered,
+        variant.full_order,
+    )
     grads = gradients
 
     def disc_step(_, lr, mu):
@@ -643,31 +621,37 @@ def _first_order(
     def step(state, _):
         mu, l, r = state
         # simultaneous: the generator moves with the last discriminator step
-        l1, r1 = jax.lax.fori_loop(0, disc_steps - 1, lambda i, lr: disc_step(i, lr, mu), (l, r))
+        l1, r1 = jax.lax.fori_loop(
+            0, variant.disc_steps - 1, lambda i, lr: disc_step(i, lr, mu), (l, r)
+        )
         g_before = grads(mu, l1, r1, mu_star)[0]
         l2, r2 = disc_step(0, (l1, r1), mu)
         g = jnp.where(alternating, grads(mu, l2, r2, mu_star)[0], g_before)
         return (mu - eta * g, l2, r2), None
 
     def chunk(state, _):
-        state, _ = jax.lax.scan(step, state, None, length=stride)
+        state, _ = jax.lax.scan(step, state, None, length=opt.stride)
         mu, l, r = state
         return state, (mu, l, r, jnp.linalg.norm(grads(mu, l, r, mu_star)[0]))
 
-    _, (mus, ls, rs, gns) = jax.lax.scan(chunk, (mu0, l0, r0), None, length=steps // stride)
+    _, (mus, ls, rs, gns) = jax.lax.scan(chunk, (mu0, l0, r0), None, length=opt.steps // opt.stride)
     mus, ls, rs = _stack0(mu0, mus), _stack0(l0, ls), _stack0(r0, rs)
     gns = _stack0(jnp.linalg.norm(grads(mu0, l0, r0, mu_star)[0]), gns)
-    nan = jnp.full(mus.shape[:1], jnp.nan, mus.dtype)
-    return Run(
-        steps=jnp.arange(0, steps + 1, stride),
+    if opt.record_tv:
+        tvs = jax.vmap(lambda m: tv(m, mu_star, n_grid=opt.n_grid))(mus)
+    else:
+        tvs = jnp.full(mus.shape[:1], jnp.nan, mus.dtype)
+    run = Run(
+        steps=jnp.arange(0, opt.steps + 1, opt.stride),
         mu=mus,
         l=ls,
         r=rs,
-        tv=nan,
+        tv=tvs,
         grad_norm=gns,
         success=jnp.asarray(False),
         result=Result.oscillation,
     )
+    return _judged(run, mu_star, opt)
 
 
 # -- the grid of initial means -------------------------------------------------------------
@@ -700,6 +684,19 @@ class Grid(eqx.Module):
         return jnp.nanmean(cells)
 
 
+class _GridOptions(eqx.Module):
+    """What `grid` hands to its compiled core besides μ*, the key and the variant."""
+
+    lim: jax.Array
+    low: jax.Array
+    high: jax.Array
+    optimal: _RunOptions
+    first_order: _RunOptions
+    n: int = eqx.field(static=True)
+    repeats: int = eqx.field(static=True)
+    alternating: bool = eqx.field(static=True)
+
+
 def grid(
     mu_star,
     key,
@@ -724,11 +721,12 @@ def grid(
     (`random_disc(key, low, high)`) per cell for the first-order dynamics — all in one
     vmapped call.
 
-    **Arguments:** `mu_star` (2,); `key` a PRNG key; `n`, `lim`, `repeats` (static);
-    `eta`; `steps` first-order generator steps; `optimal_steps` (default `steps`); `stride`
-    (default `steps // 10`, also used for the optimal run when it divides `optimal_steps`);
-    `order`, `disc_steps`, `keep_ordered`, `record_tv` as in `first_order`; `**tols` the
-    `Result` thresholds.
+    **Arguments:** `mu_star` (2,); `key` a PRNG key; `n`, `repeats` (static ints); `lim`,
+    `low`, `high` (array leaves); `eta`; `steps` first-order generator steps;
+    `optimal_steps` (default `steps`); `stride` (default `steps // 10`, also used for the
+    optimal run when it divides `optimal_steps`); `order` a static string here (each order
+    compiles its own grid); `disc_steps`, `keep_ordered`, `record_tv` as in `first_order`;
+    `**tols` the `Result` thresholds.
 
     **Returns:** a `Grid`.
 
@@ -739,78 +737,46 @@ def grid(
     """
     optimal_steps = steps if optimal_steps is None else optimal_steps
     stride = max(steps // 10, 1) if stride is None else stride
-    _check_steps(steps, stride, "grid")
-    if order not in ORDERS:
+    fo = _run_options("grid", steps, stride, record_tv=record_tv, **{"n_grid": 512, **tols})
+    if not (isinstance(order, str) and order in ORDERS):
         raise InputError(f"grid: `order` must be one of {list(ORDERS)}, got {order!r}")
-    return _grid(
-        jnp.asarray(mu_star, dtype=float),
-        key,
+    variant = _variant("grid", eta, None, False, disc_steps, keep_ordered, False)
+    optimal_steps = check_int(optimal_steps, "grid", "optimal_steps")
+    ostride = fo.stride if optimal_steps % fo.stride == 0 else optimal_steps
+    opt = _GridOptions(
+        jnp.asarray(lim, dtype=float),
+        jnp.asarray(low, dtype=float),
+        jnp.asarray(high, dtype=float),
+        _run_options("grid", optimal_steps, ostride, **{"n_grid": 1024, **tols}),
+        fo,
         n,
-        lim,
         repeats,
-        jnp.asarray(eta, dtype=float),
-        steps,
-        optimal_steps,
-        stride,
-        order,
-        jnp.asarray(disc_steps, dtype=int),
-        jnp.asarray(keep_ordered, dtype=bool),
-        low,
-        high,
-        record_tv,
-        tuple(sorted(tols.items())),
+        order == "alternating",
     )
+    return _grid(jnp.asarray(mu_star, dtype=float), key, variant, opt)
 
 
 @eqx.filter_jit
-def _grid(
-    mu_star,
-    key,
-    n,
-    lim,
-    repeats,
-    eta,
-    steps,
-    optimal_steps,
-    stride,
-    order,
-    disc_steps,
-    keep_ordered,
-    low,
-    high,
-    record_tv,
-    tols,
-):
-    tols = dict(tols)
-    ostride = stride if optimal_steps % stride == 0 else optimal_steps
-    values = jnp.linspace(-lim, lim, n)
+def _grid(mu_star, key, variant: _Variant, opt: _GridOptions):
+    n, repeats = opt.n, opt.repeats
+    # the order is static here: each order compiles its own grid, with the flag a constant
+    variant = eqx.tree_at(lambda v: v.alternating, variant, jnp.asarray(opt.alternating))
+    values = jnp.linspace(-opt.lim, opt.lim, n)
     m1, m2 = jnp.meshgrid(values, values, indexing="ij")
     mu0 = jnp.stack([m1, m2], axis=-1)  # (n, n, 2)
     keys = jax.random.split(key, n * n * repeats).reshape(n, n, repeats, -1)
-    disc0 = jax.vmap(jax.vmap(jax.vmap(lambda k: random_disc(k, low, high))))(keys)
+    disc0 = jax.vmap(jax.vmap(jax.vmap(lambda k: random_disc(k, opt.low, opt.high))))(keys)
 
-    def opt(m):
-        return optimal(m, mu_star, eta, optimal_steps, stride=ostride, **tols)
+    def optimal_run(m):
+        return _optimal(m, mu_star, variant.eta, opt.optimal)
 
-    def fo(m, d):
-        return first_order(
-            m,
-            d,
-            mu_star,
-            eta,
-            steps,
-            order=order,
-            disc_steps=disc_steps,
-            keep_ordered=keep_ordered,
-            stride=stride,
-            record_tv=record_tv,
-            **tols,
-        )
+    def first_order_run(m, d):
+        return _first_order(m, d["l"], d["r"], mu_star, variant, opt.first_order)
 
-    opt_runs = jax.vmap(jax.vmap(opt))(mu0)
-    fo_runs = jax.vmap(jax.vmap(jax.vmap(fo, in_axes=(None, 0)), in_axes=(0, 0)), in_axes=(0, 0))(
-        mu0, disc0
-    )
+    opt_runs = jax.vmap(jax.vmap(optimal_run))(mu0)
+    fo_runs = jax.vmap(
+        jax.vmap(jax.vmap(first_order_run, in_axes=(None, 0)), in_axes=(0, 0)), in_axes=(0, 0)
+    )(mu0, disc0)
     return Grid(
         values=values, offdiag=~jnp.eye(n, dtype=bool), optimal=opt_runs, first_order=fo_runs
     )
