@@ -13,6 +13,7 @@ from ._checks import InputError, check_finite_tree
 from ._game import Game, check_state
 from ._results import enum_name as enum_name
 from ._tree import flatten as flatten
+from ._tree import tree_norm
 
 
 class Verdict(eqx.Enumeration):
@@ -392,7 +393,7 @@ def _assumptions(game, y, tol):
     f2 = jax.grad(jax.grad(f))(zero) if f is not None else nan
 
     h = vector_field(game)(0.0, y, None)
-    field_res = jnp.sqrt(sum(jnp.sum(a**2) for a in jax.tree_util.tree_leaves(h)))
+    field_res = tree_norm(h)
     if isinstance(game, Game):
         d_real, wx, d_fake, wz = game.logits(y)
         d_res = jnp.maximum(jnp.max(jnp.abs(d_real)), jnp.max(jnp.abs(d_fake)))

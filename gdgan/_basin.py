@@ -27,7 +27,6 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.flatten_util import ravel_pytree
 from jaxtyping import Bool, Float
 
 from ._analysis import check_memory, flatten, jacobian
@@ -42,6 +41,7 @@ from ._game import check_state
 from ._lyapunov import lyapunov_bytes, solve_continuous_lyapunov
 from ._results import enum_code, enum_names
 from ._simulate import Outcome, as_arrays, simulate, tree_distance
+from ._tree import map_chunks, ravel_arrays, split_ravel
 
 OUTCOMES = enum_names(Outcome)
 
@@ -90,8 +90,7 @@ class _Options(eqx.Module):
 def _batch(field, y_star, points, args, opt: _Options):
     """Simulate from every row of `points` (flattened states); returns (outcome code,
     in_basin, time of convergence or NaN)."""
-    params, static = eqx.partition(y_star, eqx.is_inexact_array)
-    _, unravel = ravel_pytree(params)
+    _, unravel, static = split_ravel(y_star)
     distance = tree_distance if opt.distance is None else opt.distance
 
     def one(p):
@@ -122,18 +121,7 @@ def _batch(field, y_star, points, args, opt: _Options):
 def _run(field, y_star, points, args, opt, chunk_size):
     """`_batch` over chunks of `chunk_size` rows (the last chunk padded, so every chunk
     reuses one compilation)."""
-    points = np.asarray(points)
-    m = points.shape[0]
-    c = m if chunk_size is None else chunk_size
-    outs = []
-    for s in range(0, m, c):
-        block = points[s : s + c]
-        pad = c - block.shape[0]
-        if pad:
-            block = np.concatenate([block, np.repeat(block[-1:], pad, axis=0)])
-        o = jax.device_get(_batch(field, y_star, jnp.asarray(block), args, opt))
-        outs.append([np.asarray(x)[: c - pad] for x in o])
-    return [np.concatenate(parts) for parts in zip(*outs)]
+    return map_chunks(lambda block: _batch(field, y_star, block, args, opt), points, chunk_size)
 
 
 def default_horizon(field, y_star, reach, converge_tol, args=None):
@@ -142,7 +130,7 @@ def default_horizon(field, y_star, reach, converge_tol, args=None):
     |λ|_{max}) / \mathrm{tol}) / μ$ with $μ = -\max\mathrm{Re}\,λ(J)$, clipped to
     $[100, 10^4]$; 100 when `y_star` is not exponentially stable (dense spectrum up to
     n = 1 000, else matrix-free)."""
-    v = ravel_pytree(eqx.filter(y_star, eqx.is_inexact_array))[0]
+    v = ravel_arrays(y_star)
     if v.size <= 1000:
         lam = np.linalg.eigvals(np.asarray(jacobian(field, y_star, args=args)))
     else:
@@ -630,14 +618,7 @@ def lyapunov_certificate(
     levels = c_max * (np.arange(1, n_shells + 1) / n_shells) ** 2
     z = (np.sqrt(levels)[:, None, None] * unit[None]).reshape(-1, n)
     Pj = jnp.asarray(P)
-    c = min(chunk_size, z.shape[0])
-    parts = []
-    for s in range(0, z.shape[0], c):
-        block = z[s : s + c]
-        m = block.shape[0]
-        block = np.concatenate([block, np.repeat(block[-1:], c - m, axis=0)])
-        parts.append(np.asarray(_vdot(field, y_star, jnp.asarray(block), Pj, args))[:m])
-    vdot = np.concatenate(parts)
+    vdot = map_chunks(lambda block: _vdot(field, y_star, block, Pj, args), z, chunk_size)
     V = np.repeat(levels, n_samples)
     bad = ~(vdot < 0)
     limited = not bool(np.any(bad))

@@ -47,11 +47,11 @@ import jax.numpy as jnp
 import lineax as lx
 import numpy as np
 import optimistix as optx
-from jax.flatten_util import ravel_pytree
 
 from ._analysis import flatten, jacobian, sort_by_real
 from ._checks import InputError, InputTypeError, check_finite_tree, check_int, check_number
 from ._game import check_state
+from ._tree import ravel_arrays, split_ravel
 
 STATUSES = {
     "reached_stop": "the branch reached p_stop",
@@ -144,7 +144,7 @@ class _Problem(eqx.Module):
 
     def F(self, x):
         out = self.field_of(x[-1])(self.t, self.state(x[:-1]), self.args)
-        return ravel_pytree(eqx.filter(out, eqx.is_inexact_array))[0]
+        return ravel_arrays(out)
 
 
 def _solver(matrix_free, n, rtol, atol):
@@ -322,8 +322,7 @@ def continuation(
 
     y0 = jax.tree_util.tree_map(lambda a: jnp.asarray(a, float) if isinstance(a, float) else a, y0)
     flatten(field_of(jnp.asarray(p_start, float)), y0, t, args)  # structure check
-    params, static = eqx.partition(y0, eqx.is_inexact_array)
-    v0, unravel = ravel_pytree(params)
+    v0, unravel, static = split_ravel(y0)
     n = v0.size
     if matrix_free and k > n:
         raise InputError(f"k: expected an integer in [1, n = {n}], got {k}")

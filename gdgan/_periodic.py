@@ -38,11 +38,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
-from jax.flatten_util import ravel_pytree
 
 from ._analysis import enum_name, flatten
 from ._checks import InputError, InputTypeError, check_finite_tree, check_positive, float_array
 from ._game import check_state
+from ._tree import ravel_arrays, split_ravel
 
 
 class OrbitResult(eqx.Enumeration):
@@ -225,13 +225,12 @@ def _periodic(
     t,
     args,
 ):
-    params, static = eqx.partition(y0, eqx.is_inexact_array)
-    v_ref, unravel = ravel_pytree(params)
+    v_ref, unravel, static = split_ravel(y0)
     n = v_ref.size
 
     def h(v):
         out = field(t, eqx.combine(unravel(v), static), args)
-        return ravel_pytree(eqx.filter(out, eqx.is_inexact_array))[0]
+        return ravel_arrays(out)
 
     def flow(v, T):
         term = diffrax.ODETerm(lambda s, u, T_: T_ * h(u))

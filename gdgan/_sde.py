@@ -23,7 +23,6 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, ArrayLike, Float
 
 from ._analysis import flatten
@@ -41,6 +40,7 @@ from ._game import Game, check_state
 from ._lyapunov import solve_continuous_lyapunov, solve_discrete_lyapunov
 from ._regularizers import Regularizer
 from ._simulate import as_arrays
+from ._tree import ravel_arrays, split_ravel
 
 NOISES = ("state", "fixed")
 BROWNIANS = ("tree", "increments")
@@ -57,7 +57,7 @@ def _influences(game, regularizers, y, x, z):
         rule_z = (jnp.concatenate([zq, zi[None]]), jnp.append((1 - eps) * wz, eps))
         g = eqx.tree_at(lambda g_: g_.expectation, game, Samples(rule_x, rule_z))
         h = vector_field(g, *regularizers)(0.0, eqx.combine(params, static), None)
-        return ravel_pytree(eqx.filter(h, eqx.is_inexact_array))[0]
+        return ravel_arrays(h)
 
     def one(xi, zi):
         zero = jnp.zeros((), wx.dtype)
@@ -225,7 +225,7 @@ class _Drift(eqx.Module):
 
     def __call__(self, t, v, args):
         h = self.field(t, eqx.combine(self.unravel(v), self.static), args)
-        return ravel_pytree(eqx.filter(h, eqx.is_inexact_array))[0]
+        return ravel_arrays(h)
 
 
 class _StateNoise(eqx.Module):
@@ -386,8 +386,7 @@ def sde(
     else:
         keys = jax.random.split(key, check_int(1 if n_paths is None else n_paths, "sde", "n_paths"))
 
-    params, static = eqx.partition(y0, eqx.is_inexact_array)
-    v0, unravel = ravel_pytree(params)
+    v0, unravel, static = split_ravel(y0)
     flatten(field, y0, t0, args)  # structure check, one-line error
     scale = jnp.sqrt(jnp.asarray(lr, v0.dtype) / batch)
     fixed = None
@@ -397,7 +396,7 @@ def sde(
         noise_fn = _StateNoise(scale, unravel, static, game, tuple(regularizers), samples)
         if noise == "fixed":
             at = y0 if y_star is None else y_star
-            fixed = noise_fn(t0, ravel_pytree(eqx.filter(at, eqx.is_inexact_array))[0], args)
+            fixed = noise_fn(t0, ravel_arrays(at), args)
     elif callable(diffusion):
         noise_fn = _StateNoise(scale, unravel, static, fn=diffusion)
         if noise == "fixed":

@@ -15,7 +15,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Complex, Float
 
 from ._analysis import Verdict, enum_name, verdict_from_max_real
@@ -31,6 +30,7 @@ from ._simulate import (
     tree_distance,
     tree_norm,
 )
+from ._tree import ravel_arrays, split_ravel
 
 ORDERS = ("simultaneous", "alternating")
 
@@ -573,13 +573,12 @@ def _update_jacobian(field, y_star, opts, order, disc_steps, opt_state, t, args,
     if opt_state is None:
         init = {p: opts[p].init(params[p]) for p in STATE_KEYS}
         _, opt_state = _step(grad_fn, opts, params, init, key, order, disc_steps, first)
-    s_arr, s_static = eqx.partition(opt_state, eqx.is_inexact_array)
-    z, unravel = ravel_pytree((params, s_arr))
+    z, unravel, static = split_ravel((params, opt_state))
 
     def F(zv):
-        p, sa = unravel(zv)
-        p2, s2 = _step(grad_fn, opts, p, eqx.combine(sa, s_static), key, order, disc_steps, first)
-        return ravel_pytree((p2, eqx.filter(s2, eqx.is_inexact_array)))[0]
+        p, s = eqx.combine(unravel(zv), static)
+        p2, s2 = _step(grad_fn, opts, p, s, key, order, disc_steps, first)
+        return ravel_arrays((p2, s2))
 
     M = jax.jacfwd(F)(z)
     rho = jnp.max(jnp.abs(jnp.linalg.eigvals(M)))
@@ -631,7 +630,7 @@ def discrete_stability(field, y_star, optimizer, *, tol=1e-9, **kwargs) -> Discr
     M, rho = update_jacobian(field, y_star, optimizer, **kwargs)
     eig = jnp.linalg.eigvals(M)
     eig = eig[jnp.argsort(-jnp.abs(eig))]
-    n = sum(x.size for x in jax.tree_util.tree_leaves(eqx.filter(y_star, eqx.is_inexact_array)))
+    n = ravel_arrays(y_star).size
     return DiscreteStabilityReport(
         jacobian=M,
         eigenvalues=eig,

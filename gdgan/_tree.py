@@ -104,3 +104,15 @@ def leaf_names(y) -> list[str]:
         keys = [getattr(k, "key", getattr(k, "idx", getattr(k, "name", k))) for k in path]
         out.append(".".join(str(k) for k in keys))
     return out
+
+
+def coordinate_names(y) -> list[str]:
+    """One name per coordinate of the raveled inexact array leaves of `y` (`split_ravel`
+    order): a leaf's `leaf_names` name, indexed in C order when it has several entries,
+    e.g. `["disc.w", "gen.mu[0]", "gen.mu[1]"]`."""
+    params = eqx.filter(y, eqx.is_inexact_array)
+    out = []
+    for name, leaf in zip(leaf_names(params), jax.tree_util.tree_leaves(params)):
+        size = int(np.size(leaf))
+        out += [name] if size == 1 else [f"{name}[{k}]" for k in range(size)]
+    return out

@@ -6,7 +6,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gdgan._tree import leaf_names, map_chunks, ravel_arrays, split_ravel, tree_norm
+from gdgan._tree import (
+    coordinate_names,
+    leaf_names,
+    map_chunks,
+    ravel_arrays,
+    split_ravel,
+    tree_norm,
+)
 
 
 def _state():
@@ -54,3 +61,15 @@ def test_map_chunks_equals_one_call_and_pads_to_one_shape(chunk):
 def test_map_chunks_single_array_output():
     out = map_chunks(jax.jit(lambda b: b**2), np.arange(7.0), 3)
     np.testing.assert_array_equal(out, np.arange(7.0) ** 2)
+
+
+def test_coordinate_names_one_per_raveled_coordinate():
+    """One name per entry of `split_ravel`'s vector, in its order; non-float leaves skipped."""
+    y = _state()
+    names = coordinate_names(y)
+    assert names == ["disc.w[0]", "disc.w[1]", "disc.w[2]", "gen.a[0]", "gen.a[1]"]
+    assert len(names) == split_ravel(y)[0].size
+    assert coordinate_names({"disc": {"w": 1.0 * jnp.ones(())}, "gen": jnp.ones(1)}) == [
+        "disc.w",
+        "gen",
+    ]

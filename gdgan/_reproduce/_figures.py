@@ -16,8 +16,10 @@ def _plt():
     return plt
 
 
-def _save(fig, out: Path, name: str) -> str:
-    fig.savefig(out / name, dpi=110, bbox_inches="tight")
+def _save(fig, out: Path, name: str, *, dpi: int = 110, tight: bool = True) -> str:
+    """Save `fig` as `out / name` (cropped to its content when `tight`), close it, and
+    return `name`."""
+    fig.savefig(Path(out) / name, dpi=dpi, bbox_inches="tight" if tight else None)
     _plt().close(fig)
     return name
 
@@ -44,3 +46,26 @@ def snapshot_grid(snaps, draw, *, max_cols, size, title):
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def curves_figure(panels, out: Path, name: str, *, figsize=(16, 4.5)) -> str:
+    """A row of panels of per-method curves (learning curves over iterations), saved as
+    `out / name`; returns `name`. Each panel is a dict with `curves` `{label: (x, y)}`
+    (drawn `"o-"`), `points` `{label: (x, y)}` (a scatter), `hlines` / `vlines` lists of
+    `(value, style)` drawn after them, and `axes`, keyword arguments of `ax.set`; every
+    panel gets a legend."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(panels), figsize=figsize, squeeze=False)
+    for ax, panel in zip(axes[0], panels):
+        for label, (x, y) in panel.get("curves", {}).items():
+            ax.plot(x, y, "o-", label=label)
+        for label, (x, y) in panel.get("points", {}).items():
+            ax.scatter(x, y, label=label)
+        for value, style in panel.get("hlines", ()):
+            ax.axhline(value, **style)
+        for value, style in panel.get("vlines", ()):
+            ax.axvline(value, **style)
+        ax.set(**panel.get("axes", {}))
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, out, name)

@@ -27,7 +27,7 @@ from ..systems._digits import (
     digits_system,
     load_digits,
 )
-from ._figures import _plt, _save, snapshot_grid
+from ._figures import _save, curves_figure, snapshot_grid
 from ._section import Section, register
 
 SEEDS_FULL = SEEDS_QUICK = 5
@@ -317,8 +317,6 @@ def _tile(images, cols=8, pad=1):
 
 
 def _figures(numbers, snaps, out: Path):
-    plt = _plt()
-
     def draw(ax, images):
         ax.imshow(_tile(images), cmap="gray_r", vmin=-1, vmax=1, interpolation="nearest")
 
@@ -331,33 +329,43 @@ def _figures(numbers, snaps, out: Path):
     )
     f1 = _save(fig, out, "digits_samples.png")
 
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
-    for label, m in numbers["methods"].items():
-        axes[0].plot(m["iterations"], m["coverage"], "o-", label=label)
-        axes[1].plot(m["iterations"], m["mean_confidence"], "o-", label=label)
-        axes[2].plot(m["eigen_iterations"], m["max_real"], "o-", label=label)
-    axes[0].set(
-        xlabel="iteration",
-        ylabel=f"digits with ≥ 1 % of samples at p ≥ {CONFIDENT:g} (seed mean)",
-        title="class coverage",
-        ylim=(-0.2, 10.5),
-    )
-    for key, ls, name in (
-        ("confidence_real_held_out", "--", "real digits"),
-        ("confidence_uniform_noise", ":", "uniform noise"),
-    ):
-        axes[1].axhline(numbers[key], color="grey", ls=ls, lw=0.8, label=name)
-    axes[1].set(
-        xlabel="iteration", ylabel="mean max class probability", title="classifier confidence"
-    )
-    axes[2].axhline(0, color="grey", lw=0.8)
-    axes[2].set(
-        xlabel="iteration", ylabel="max Re λ", title="rightmost eigenvalue of the field's Jacobian"
-    )
-    for ax in axes:
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    f2 = _save(fig, out, "digits_curves.png")
+    methods = numbers["methods"]
+    panels = [
+        {
+            "curves": {k: (m["iterations"], m["coverage"]) for k, m in methods.items()},
+            "axes": dict(
+                xlabel="iteration",
+                ylabel=f"digits with ≥ 1 % of samples at p ≥ {CONFIDENT:g} (seed mean)",
+                title="class coverage",
+                ylim=(-0.2, 10.5),
+            ),
+        },
+        {
+            "curves": {k: (m["iterations"], m["mean_confidence"]) for k, m in methods.items()},
+            "hlines": [
+                (numbers[key], dict(color="grey", ls=ls, lw=0.8, label=name))
+                for key, ls, name in (
+                    ("confidence_real_held_out", "--", "real digits"),
+                    ("confidence_uniform_noise", ":", "uniform noise"),
+                )
+            ],
+            "axes": dict(
+                xlabel="iteration",
+                ylabel="mean max class probability",
+                title="classifier confidence",
+            ),
+        },
+        {
+            "curves": {k: (m["eigen_iterations"], m["max_real"]) for k, m in methods.items()},
+            "hlines": [(0, dict(color="grey", lw=0.8))],
+            "axes": dict(
+                xlabel="iteration",
+                ylabel="max Re λ",
+                title="rightmost eigenvalue of the field's Jacobian",
+            ),
+        },
+    ]
+    f2 = curves_figure(panels, out, "digits_curves.png")
     return [f1, f2]
 
 

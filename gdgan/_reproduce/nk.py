@@ -13,8 +13,9 @@ import optax
 from .. import systems
 from .._analysis import stability
 from .._regularizers import R1, R2, WGANGP, Consensus, GradientPenalty, TimeScale
-from .._simulate import outcome_name, simulate, tree_distance
+from .._simulate import outcome_name, simulate
 from .._train import discrete_stability, train
+from .._tree import as_arrays, flatten, tree_distance
 from ..systems import stability_rows
 from ._figures import _plt, _save
 from ._section import Section, register
@@ -371,13 +372,7 @@ def differentiable_at(field, y):
     sizes (1e-4, 1e-6) can tell: both must agree with `jax.jacfwd` within
     `DIFFERENTIABLE_RTOL` (relative to the Jacobian's size, at least 1). A kink (WGAN-GP's
     |ψ| at ψ = 0, where autodiff returns one one-sided value) makes them disagree."""
-    from jax.flatten_util import ravel_pytree
-
-    flat, unravel = ravel_pytree(y)
-
-    def f(v):
-        return ravel_pytree(field(0.0, unravel(v), None))[0]
-
+    f, flat, _ = flatten(field, as_arrays(y))
     J = np.asarray(jax.jacfwd(f)(flat))
     scale = max(1.0, float(np.max(np.abs(J))))
     for eps in (1e-4, 1e-6):

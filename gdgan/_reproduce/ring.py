@@ -18,7 +18,7 @@ from .._regularizers import GradientPenalty, Unrolled
 from .._spectra import rightmost_eigenvalues
 from .._train import train
 from ..systems._metrics import mode_coverage
-from ._figures import _plt, _save, snapshot_grid
+from ._figures import _save, curves_figure, snapshot_grid
 from ._section import Section, register
 
 # The protocol, fixed in code before the runs it judges (issue 12).
@@ -291,8 +291,6 @@ def verdict_ring(numbers):
 
 
 def _figures(numbers, snaps, centers, out: Path):
-    plt = _plt()
-
     def draw(ax, x):
         ok = np.all(np.isfinite(x), axis=1)
         ax.scatter(x[ok, 0], x[ok, 1], s=1, alpha=0.3)
@@ -304,29 +302,38 @@ def _figures(numbers, snaps, centers, out: Path):
     )
     f1 = _save(fig, out, "ring_samples.png")
 
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
-    for label, m in numbers["methods"].items():
-        axes[0].plot(m["iterations"], m["modes_covered"], "o-", label=label)
-        axes[1].plot(m["iterations"], m["high_quality"], "o-", label=label)
-        ev = np.array(m["rightmost_eigenvalues"])
-        axes[2].scatter(ev[:, 0], ev[:, 1], label=label)
-    axes[0].set(
-        xlabel="iteration",
-        ylabel="modes covered (≥ 1 % within 3σ), seed mean",
-        title="modes covered",
-        ylim=(-0.2, 8.5),
-    )
-    axes[1].set(
-        xlabel="iteration", ylabel="fraction within 3σ of a mode", title="high-quality samples"
-    )
-    axes[2].axvline(0, color="grey", lw=0.8)
-    axes[2].set(
-        xlabel="Re λ", ylabel="Im λ", title="rightmost eigenvalues of h at the end of training"
-    )
-    for ax in axes:
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    f2 = _save(fig, out, "ring_curves.png")
+    methods = numbers["methods"]
+    panels = [
+        {
+            "curves": {k: (m["iterations"], m["modes_covered"]) for k, m in methods.items()},
+            "axes": dict(
+                xlabel="iteration",
+                ylabel="modes covered (≥ 1 % within 3σ), seed mean",
+                title="modes covered",
+                ylim=(-0.2, 8.5),
+            ),
+        },
+        {
+            "curves": {k: (m["iterations"], m["high_quality"]) for k, m in methods.items()},
+            "axes": dict(
+                xlabel="iteration",
+                ylabel="fraction within 3σ of a mode",
+                title="high-quality samples",
+            ),
+        },
+        {
+            "points": {
+                k: tuple(np.array(m["rightmost_eigenvalues"]).T) for k, m in methods.items()
+            },
+            "vlines": [(0, dict(color="grey", lw=0.8))],
+            "axes": dict(
+                xlabel="Re λ",
+                ylabel="Im λ",
+                title="rightmost eigenvalues of h at the end of training",
+            ),
+        },
+    ]
+    f2 = curves_figure(panels, out, "ring_curves.png")
     return [f1, f2]
 
 

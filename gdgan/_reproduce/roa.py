@@ -14,6 +14,7 @@ from .._basin import basin_radius, basin_slice, lyapunov_certificate
 from .._equilibria import find_equilibrium
 from .._regularizers import GradientPenalty
 from .._simulate import simulate, tree_distance, tree_norm
+from ._figures import _save
 from ._section import Section, register
 
 QUICK = dict(
@@ -314,8 +315,7 @@ def _figures(curves, slices, out: Path):
             sm = b.summary()
             ax.vlines(eta, sm["min"], sm["max"], color="C0", alpha=0.4, lw=6)
     fig.suptitle("Basin radius of y* against the penalty η (median, min–max over directions)")
-    fig.savefig(out / "roa_radius.png", dpi=110, bbox_inches="tight")
-    figs.append("roa_radius.png")
+    figs.append(_save(fig, out, "roa_radius.png"))
     for label, (sl, cert, plane, eta) in slices.items():
         fig = plot_slice(
             sl,
@@ -323,9 +323,7 @@ def _figures(curves, slices, out: Path):
             labels=plane,
             title=f"{label}, η = {eta:g}: basin slice and Lyapunov certificate",
         )
-        name = f"roa_slice_{label}.png"
-        fig.savefig(out / name, dpi=110, bbox_inches="tight")
-        figs.append(name)
+        figs.append(_save(fig, out, f"roa_slice_{label}.png"))
     return figs
 
 

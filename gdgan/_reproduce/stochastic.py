@@ -8,7 +8,6 @@ from pathlib import Path
 
 import equinox as eqx
 import jax
-import jax.flatten_util
 import jax.numpy as jnp
 import numpy as np
 
@@ -18,6 +17,7 @@ from .._distributions import Samples
 from .._field import vector_field
 from .._regularizers import GradientPenalty
 from .._sde import empirical_covariance, gradient_covariance, sde, stationary_covariance
+from .._tree import ravel_arrays
 from ._figures import _plt, _save
 from ._section import Section, register
 
@@ -149,9 +149,7 @@ def covariance_rows(configs, ys, *, steps, stride, sde_paths, n_samples, brownia
                 "sgd": np.asarray(est.cov).tolist(),
                 "sgd_stderr": np.asarray(est.stderr).tolist(),
                 "sgd_mean": np.asarray(est.mean).tolist(),
-                "mean_offset": float(
-                    jnp.linalg.norm(est.mean - jax.flatten_util.ravel_pytree(y_star)[0])
-                ),
+                "mean_offset": float(jnp.linalg.norm(est.mean - ravel_arrays(y_star))),
                 "sde": np.asarray(est_sde.cov).tolist(),
                 "lyapunov": np.asarray(pred).tolist(),
                 "lyapunov_discrete": np.asarray(pred_d).tolist(),

@@ -280,7 +280,10 @@ def sweep(
                 "center=, or let make return a System"
             )
     elif inits is not None:
-        template = jax.tree_util.tree_map(lambda a: a[0], as_arrays(check_state(inits, "inits")))
+        template = jax.tree_util.tree_map(  # on the host: no eager XLA programs to compile
+            lambda a: jnp.asarray(np.asarray(a)[0]) if eqx.is_array(a) else a,
+            as_arrays(check_state(inits, "inits")),
+        )
     else:
         template = pr0.base
         if template is None:
@@ -327,10 +330,13 @@ def sweep(
         mode_used = auto_mode(n_grid, min(chunk_size, n_runs)) if mode == "auto" else mode
 
     # -- configuration (the manifest) and a numerical fingerprint of the problem
-    y_first = eqx.combine(
-        unravel(flat(spec.centre(pr0, True) if relative else template) + V[0]), tstatic
-    )
-    h_first = np.asarray(_field_once(pr0.field, y_first))
+    fingerprint = None
+    if out is not None:  # only a store on disk needs it (resume checks it); skips a compile
+        y_first = eqx.combine(
+            unravel(flat(spec.centre(pr0, True) if relative else template) + V[0]), tstatic
+        )
+        h_first = np.asarray(_field_once(pr0.field, y_first))
+        fingerprint = tree_hash({"h": h_first, "eq": [flat(e) for e in pr0.equilibria]})
     config = {
         "format": FORMAT,
         "time": "discrete" if discrete else "continuous",
@@ -345,7 +351,7 @@ def sweep(
         "converge_tol": float(converge_tol),
         "diverge_norm": float(diverge_norm),
         "cycle_rtol": float(cycle_rtol),
-        "fingerprint": tree_hash({"h": h_first, "eq": [flat(e) for e in pr0.equilibria]}),
+        "fingerprint": fingerprint,
         "spectrum": do_spectrum,
         "tag": tag,
     }

@@ -7,7 +7,8 @@ import jax
 import numpy as np
 
 from .._checks import InputError, InputTypeError
-from ._phase import _figure, _trajectory_xy
+from .._tree import coordinate_names
+from ._phase import _figure, _rows, _trajectory_xy
 
 MARKERS = {
     "fold": ("s", "tab:red"),
@@ -18,33 +19,10 @@ MARKERS = {
 }
 
 
-def _flat_rows(y):
-    """`(m, n)` array of the array leaves of a batched state."""
-    import equinox as eqx
-
-    leaves = jax.tree_util.tree_leaves(eqx.filter(y, eqx.is_inexact_array))
-    m = np.shape(leaves[0])[0]
-    return np.concatenate([np.asarray(a).reshape(m, -1) for a in leaves], axis=1)
-
-
-def _coordinate_names(y):
-    """One name per coordinate of `ravel_pytree(y)`: `disc.w`, `gen.mu[1]`, ..."""
-    import equinox as eqx
-
-    from .._tree import leaf_names
-
-    params = eqx.filter(y, eqx.is_inexact_array)
-    out = []
-    for name, leaf in zip(leaf_names(params), jax.tree_util.tree_leaves(params)):
-        size = int(np.size(leaf))
-        out += [name] if size == 1 else [f"{name}[{k}]" for k in range(size)]
-    return out
-
-
 def _measure(y, measure):
     """`(values (m,), label)` of a measure on a batched state."""
     if measure is None or measure == "norm":
-        return np.linalg.norm(_flat_rows(y), axis=1), "‖y‖"
+        return np.linalg.norm(_rows(y), axis=1), "‖y‖"
     if callable(measure):
         vals = np.asarray(jax.vmap(measure)(y), dtype=float)
         return vals.reshape(-1), getattr(measure, "__name__", "measure")
@@ -186,7 +164,7 @@ def periodic_orbit(orbit, field, *, coords=(0, 1), n=400, title=None, ax=None):
     if not (np.isfinite(T) and T > 0):
         raise InputError(f"orbit: expected a converged orbit with a positive period, got {T}")
     sol = simulate(field, orbit.y0, T, n_save=int(n), rtol=1e-10, atol=1e-10, throw=False)
-    rows = _flat_rows(sol.ys)
+    rows = _rows(sol.ys)
     i, j = coords
     if not (0 <= i < rows.shape[1] and 0 <= j < rows.shape[1]):
         raise InputError(f"coords: expected two indices below n = {rows.shape[1]}, got {coords}")
@@ -203,7 +181,7 @@ def periodic_orbit(orbit, field, *, coords=(0, 1), n=400, title=None, ax=None):
     )
     a.plot(pts[:, 0], pts[:, 1], color="tab:blue", lw=1.8, label=f"orbit: {kind}")
     a.plot([pts[0, 0]], [pts[0, 1]], "ko", ms=5, label="y0")
-    names = _coordinate_names(orbit.y0)
+    names = coordinate_names(orbit.y0)
     a.set_xlabel(names[i] if len(names) == rows.shape[1] else f"coordinate {i}")
     a.set_ylabel(names[j] if len(names) == rows.shape[1] else f"coordinate {j}")
     a.set_title(title or f"periodic orbit, T = {T:.6g} ({orbit.result_name})")

@@ -5,13 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import InputError
-from ._phase import _figure, _leaf_labels, _template
+from ._phase import _figure, _leaf_labels, _rows, _template
 
 
 def _flow_points(field, y0, ts):
     import diffrax
-    import equinox as eqx
-    import jax
     import jax.numpy as jnp
 
     sol = diffrax.diffeqsolve(
@@ -26,8 +24,7 @@ def _flow_points(field, y0, ts):
         max_steps=100_000,
         throw=False,
     )
-    leaves = jax.tree_util.tree_leaves(eqx.filter(sol.ys, eqx.is_inexact_array))
-    return np.stack([np.asarray(x).reshape(len(ts)) for x in leaves], 1)
+    return _rows(sol.ys)
 
 
 def modified_flow(
@@ -62,7 +59,7 @@ def modified_flow(
     ys = discrete_iterates(field, y0, lr, steps, order=order, method=method)
     labels = _leaf_labels(params)
     y0 = unravel(v0)
-    iters = np.stack([np.ravel(np.asarray(x)) for x in _leaves(ys)], 1)
+    iters = _rows(ys)
     T = float(steps) * float(lr)
     ts = np.linspace(0.0, T, int(n_points))
     plain = _flow_points(field, y0, ts)
@@ -88,10 +85,3 @@ def modified_flow(
         fontsize=10,
     )
     return fig
-
-
-def _leaves(ys):
-    import equinox as eqx
-    import jax
-
-    return jax.tree_util.tree_leaves(eqx.filter(ys, eqx.is_inexact_array))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .._checks import InputError
+from .._tree import as_arrays, flatten, leaf_names, split_ravel, tree_distance
 
 
 def _figure(ax, ncols=1, size=(6.0, 5.0)):
@@ -19,41 +21,39 @@ def _figure(ax, ncols=1, size=(6.0, 5.0)):
 
 
 def _leaf_labels(params):
+    """Axis labels of the array leaves: `"w (discriminator)"` for `disc.w`."""
     labels = []
-    for path, _ in jax.tree_util.tree_leaves_with_path(params):
-        keys = [getattr(k, "key", getattr(k, "idx", getattr(k, "name", k))) for k in path]
-        player = {"disc": "discriminator", "gen": "generator"}.get(keys[0], str(keys[0]))
-        rest = ".".join(str(k) for k in keys[1:]) or str(keys[0])
-        labels.append(f"{rest} ({player})")
+    for name in leaf_names(params):
+        head, _, rest = name.partition(".")
+        player = {"disc": "discriminator", "gen": "generator"}.get(head, head)
+        labels.append(f"{rest or head} ({player})")
     return labels
 
 
 def _template(y):
-    import equinox as eqx
-    from jax.flatten_util import ravel_pytree
+    """`(params, v, unravel)`: the array part of `y` (numbers made arrays), its ravel and
+    the map back."""
+    v, unravel, _ = split_ravel(as_arrays(y))
+    return unravel(v), v, unravel
 
-    from .._simulate import as_arrays
 
-    params, _ = eqx.partition(as_arrays(y), eqx.is_inexact_array)
-    v, unravel = ravel_pytree(params)
-    return params, v, unravel
+def _rows(ys):
+    """`(m, n)` array of the array leaves of a state with a leading axis of length `m`."""
+    leaves = jax.tree_util.tree_leaves(eqx.filter(ys, eqx.is_inexact_array))
+    m = np.shape(leaves[0])[0]
+    return np.concatenate([np.asarray(a).reshape(m, -1) for a in leaves], axis=1)
 
 
 def _trajectory_xy(traj):
     """`(points (m, 2), label)` from a `SimulateResult`/`TrainResult`, a state with a
     leading axis, or an `(m, 2)` array."""
-    import equinox as eqx
-
     label = None
     if hasattr(traj, "ys"):
         name = getattr(traj, "outcome_name", None)
         label = f"trajectory ({name})" if name is not None else "trajectory"
         traj = traj.ys
     if isinstance(traj, dict):
-        params = eqx.filter(traj, eqx.is_inexact_array)
-        leaves = jax.tree_util.tree_leaves(params)
-        pts = np.stack([np.asarray(x).reshape(x.shape[0], -1) for x in leaves], 1)
-        pts = pts.reshape(pts.shape[0], -1)
+        pts = _rows(traj)
     else:
         pts = np.asarray(traj, dtype=float)
     if pts.ndim != 2 or pts.shape[1] != 2:
@@ -116,16 +116,11 @@ def phase_portrait(
         template = jax.tree_util.tree_map(lambda a: a[0], trajectories[0].ys)
     if template is None:
         raise InputError("y_star: needed (or a System / equilibria) to know the state's structure")
-    params, v0, unravel = _template(template)
+    params, v0, _ = _template(template)
     if v0.size != 2:
         raise InputError(f"phase_portrait: needs a 2-parameter system, got n = {v0.size}")
     labels = _leaf_labels(params)
-
-    def h_flat(v):
-        from jax.flatten_util import ravel_pytree
-
-        return ravel_pytree(field(0.0, unravel(v), None))[0]
-
+    h_flat = flatten(field, as_arrays(template))[0]
     eq_pts = [np.asarray(_template(e)[1]) for e in equilibria]
     if bounds is None:
         pts = [p for p, _ in trajs] + [np.asarray(e)[None] for e in eq_pts] + [np.asarray(v0)[None]]
@@ -220,10 +215,6 @@ def time_series(result, y_star=None, conserved=None, *, title=None, ax=None):
     fig = gdgan.plot.time_series(out, s.equilibrium, conserved=s.conserved)
     ```
     """
-    import equinox as eqx
-
-    from .._simulate import as_arrays, tree_distance
-
     ts = np.asarray(result.ts)
     ys = eqx.filter(result.ys, eqx.is_inexact_array)
     finite = np.isfinite(ts)
