@@ -26,6 +26,13 @@ from ._checks import InputError, InputTypeError, check_int, check_positive, floa
 MAX_QUADRATURE_POINTS = 1_000_000
 
 
+def _sample_dtype():
+    """Samples are drawn and transformed in the widest enabled float type, then cast to the
+    parameters' type: a float32 copy of a distribution draws the float64 samples rounded,
+    not other random numbers (so a float32 copy of a field is the same estimate)."""
+    return jnp.result_type(float)
+
+
 class Distribution(eqx.Module):
     """Base class. Subclasses define `event_shape`, `sample` and, where a rule exists,
     `quadrature`."""
@@ -94,8 +101,9 @@ class Normal(Distribution):
 
     def sample(self, key, n):
         n = check_int(n, "Normal.sample", "n")
-        eps = jax.random.normal(key, (n, *self.event_shape), self.std.dtype)
-        return self.mean + self.std * eps
+        wide = _sample_dtype()
+        eps = jax.random.normal(key, (n, *self.event_shape), wide)
+        return (self.mean.astype(wide) + self.std.astype(wide) * eps).astype(self.std.dtype)
 
     def quadrature(self, n):
         n = check_int(n, "Normal.quadrature", "n")
@@ -132,8 +140,10 @@ class Uniform(Distribution):
 
     def sample(self, key, n):
         n = check_int(n, "Uniform.sample", "n")
-        u = jax.random.uniform(key, (n, *self.event_shape), self.low.dtype)
-        return self.low + (self.high - self.low) * u
+        wide = _sample_dtype()
+        low, high = self.low.astype(wide), self.high.astype(wide)
+        u = jax.random.uniform(key, (n, *self.event_shape), wide)
+        return (low + (high - low) * u).astype(self.low.dtype)
 
     def quadrature(self, n):
         n = check_int(n, "Uniform.quadrature", "n")
@@ -254,7 +264,8 @@ class Mixture(Distribution):
     def sample(self, key, n):
         n = check_int(n, "Mixture.sample", "n")
         kc, *ks = jax.random.split(key, len(self.components) + 1)
-        which = jax.random.choice(kc, len(self.components), (n,), p=self.weights)
+        p = self.weights.astype(_sample_dtype())
+        which = jax.random.choice(kc, len(self.components), (n,), p=p)
         draws = jnp.stack([c.sample(k, n) for c, k in zip(self.components, ks)])
         return draws[which, jnp.arange(n)]
 

@@ -105,8 +105,10 @@ def _apply(lin, x):
 
 
 def _low_precision(y, dtype):
-    """`y` with its floating leaves cast to `dtype` (the field's constants follow the state:
-    JAX's promotion keeps a float32 state's products in float32)."""
+    """`y` (a state or a field) with its floating array leaves cast to `dtype`. A field's
+    constants must be cast too: one float64 constant (e.g. the Monte Carlo samples) would
+    promote every product back to float64. Constants a plain function closes over are not
+    visible here and keep their type."""
     return jax.tree_util.tree_map(
         lambda a: (
             a.astype(dtype)
@@ -117,14 +119,21 @@ def _low_precision(y, dtype):
     )
 
 
+def _linearized_in(field, y, t, args, jvp_dtype=None):
+    """`_linearized` on copies of the state and of the field's own constants (a module's
+    leaves) in `jvp_dtype` (default: as they are)."""
+    if jvp_dtype is not None:
+        y = _low_precision(y, jnp.dtype(jvp_dtype))
+        field = _low_precision(field, jnp.dtype(jvp_dtype))
+    return _linearized(field, y, t, args)
+
+
 def _matvec_of(field, y, t, args, jvp_dtype=None):
     """`(matvec, n, dtype)`: host `v -> J v` (float64 in and out) from one linearisation
     of the flattened field, evaluated in `jvp_dtype` (default: the state's own). Both steps
     are compiled once per field structure (a second state, e.g. the next training
     snapshot, reuses them: the cached trace returns the same linear function)."""
-    if jvp_dtype is not None:
-        y = _low_precision(y, jnp.dtype(jvp_dtype))
-    v, lin = _linearized(field, y, t, args)
+    v, lin = _linearized_in(field, y, t, args, jvp_dtype)
 
     def matvec(x):
         return np.asarray(_apply(lin, jnp.asarray(x, dtype=v.dtype)), dtype=np.float64)

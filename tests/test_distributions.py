@@ -118,3 +118,28 @@ def test_errors():
         gdgan.Normal("a", 1.0)
     with pytest.raises(ValueError, match="Normal.sample: n: expected a positive integer, got 0"):
         gdgan.Normal(0.0, 1.0).sample(jax.random.PRNGKey(0), 0)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda dt: gdgan.Normal(jnp.array([0.5, -1.0], dt), jnp.array([2.0, 0.3], dt)),
+        lambda dt: gdgan.Uniform(jnp.array(-1.0, dt), jnp.array(3.0, dt)),
+        lambda dt: gdgan.Mixture(
+            [
+                gdgan.Normal(jnp.array(-2.0, dt), jnp.array(0.1, dt)),
+                gdgan.Normal(jnp.array(2.0, dt), jnp.array(0.1, dt)),
+            ],
+            jnp.array([0.3, 0.7], dt),
+        ),
+    ],
+)
+def test_float32_copy_draws_the_float64_samples_rounded(make):
+    """Samples do not depend on the parameters' precision: a float32 distribution draws
+    the float64 samples rounded to float32 (so a float32 copy of a Monte Carlo field is the
+    same estimate, not another one)."""
+    key = jax.random.PRNGKey(7)
+    x64 = make(jnp.float64).sample(key, 200)
+    x32 = make(jnp.float32).sample(key, 200)
+    assert x32.dtype == jnp.float32 and x64.dtype == jnp.float64
+    np.testing.assert_allclose(np.asarray(x32), np.asarray(x64), rtol=1e-6, atol=1e-6)
