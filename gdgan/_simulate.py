@@ -180,8 +180,17 @@ class _Term(eqx.Module):
         return eqx.combine(p, static)
 
     def __call__(self, t, p, args):
-        out = self.field(t, self.state(p), args)
-        return eqx.filter(out, eqx.is_inexact_array)
+        return _term_call(self, t, p, args)
+
+
+@eqx.filter_jit
+def _term_call(term, t, p, args):
+    """One field evaluation as its own jitted function: the solver, the events and the
+    post-processing evaluate the field at up to a dozen places, and each would trace it
+    again (a penalised field is a gradient of gradients: tens of ms per trace); this way
+    it is traced once per shape and reused."""
+    out = term.field(t, term.state(p), args)
+    return eqx.filter(out, eqx.is_inexact_array)
 
 
 class _Windows(eqx.Module):
