@@ -25,10 +25,11 @@ orthogonalisation against the basis; the second Gram–Schmidt pass runs only wh
 removed more than ~30 % of the vector's norm (the DGKS test ARPACK uses), about half of the
 steps on ring GANs. At $n \sim 10^6$ one pass reads the whole basis twice, which costs as
 much as a product, so the basis reads and the products share the time.
-`jvp_dtype="float32"` evaluates the products on a float32 copy of the state (measured on a
-2-core CPU: half the float64 time at n = 10⁵, no gain at 10⁶) while the basis, the
-orthogonalisation and the projected matrix stay float64; its round-off bounds `tol` below
-by `1e-6`.
+`jvp_dtype="float32"` evaluates the products on float32 copies of the state and of the
+field's own constants (a float32 product is 2–2.6× faster than a float64 one on ring GANs
+of 10⁵–10⁶ parameters, `benchmarks/README.md`) while the basis, the orthogonalisation and
+the projected matrix stay float64; its round-off (relative ~3e-7 per product) bounds `tol`
+below by `1e-6`.
 
 **Convergence criterion.** A Ritz pair $(θ, x = V_m s)$ of the Krylov decomposition
 $J V_m = V_m H_m + f e_m^T$ has residual $\lVert Jx - θx\rVert = \lVert f\rVert\,|e_m^T s|$
@@ -451,11 +452,13 @@ def rightmost_eigenvalues(
     - `v0`, `seed`: starting vector (default: Gaussian from `seed`);
     - `return_eigenvectors`: also return unit eigenvectors `(n, k)`;
     - `jvp_dtype`: `None` (the state's dtype) or `"float32"`: the products with $J$ are
-      evaluated on a float32 copy of the state (measured on a 2-core CPU: half the float64
-      time at n = 10⁵, no gain at 10⁶) while the basis, the orthogonalisation and the
-      projected matrix stay float64. The products' round-off (relative ~1e-7) bounds what
-      can be resolved: `tol` must be at least `1e-6`; on ring GANs of 10⁵ and 10⁶
-      parameters the eigenvalues moved by ≤ 2e-8 relative (`benchmarks/README.md`);
+      evaluated in float32 on copies of the state and of the field's constants (the
+      floating leaves of a field that is a module, e.g. `gdgan.vector_field`'s; constants
+      a plain function closes over keep their type, and a float64 one keeps the products
+      in float64), while the basis, the orthogonalisation and the projected matrix stay
+      float64. The products' round-off (relative ~3e-7) bounds what can be resolved:
+      `tol` must be at least `1e-6`; on the penalised ring GAN of 10⁵ parameters the
+      eigenvalues moved by 2.4e-8 (1e-7 relative);
     - `t`, `args`: passed to the field.
 
     **Returns:** an `Eigenvalues` object (eigenvalues sorted by real part, largest first,
