@@ -12,8 +12,8 @@ from jaxtyping import Array, Complex, Float
 from ._checks import InputError, check_finite_tree
 from ._game import Game, check_state
 from ._results import enum_name as enum_name
+from ._tree import as_arrays, tree_norm
 from ._tree import flatten as flatten
-from ._tree import tree_norm
 
 
 class Verdict(eqx.Enumeration):
@@ -362,7 +362,7 @@ def assumptions(game, y, *, tol=1e-9) -> Assumptions:
     a.holds, a.bounds, a.respects_bounds(gdgan.stability(field, y_star).eigenvalues)
     ```
     """
-    check_state(y)
+    y = as_arrays(check_state(y))
     check_finite_tree(y, "assumptions", "y")
     return _assumptions(game, y, tol)
 

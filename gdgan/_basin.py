@@ -580,7 +580,7 @@ def lyapunov_certificate(
     ```
     """
     owner = "lyapunov_certificate"
-    check_state(y_star, "y_star")
+    y_star = as_arrays(check_state(y_star, "y_star"))
     leaves = jax.tree_util.tree_leaves(eqx.filter(y_star, eqx.is_inexact_array_like))
     n = sum(np.size(x) for x in leaves)
     check_memory(

@@ -51,7 +51,7 @@ import optimistix as optx
 from ._analysis import flatten, jacobian, sort_by_real
 from ._checks import InputError, InputTypeError, check_finite_tree, check_int, check_number
 from ._game import check_state
-from ._tree import ravel_arrays, split_ravel
+from ._tree import as_arrays, ravel_arrays, split_ravel
 
 STATUSES = {
     "reached_stop": "the branch reached p_stop",
@@ -292,7 +292,7 @@ def continuation(
         raise InputTypeError(
             f"field_of: expected a callable p -> field(t, y, args), got {field_of!r}"
         )
-    check_state(y0, "y0")
+    y0 = as_arrays(check_state(y0, "y0"))
     check_finite_tree(y0, "continuation", "y0")
     p_start = check_number(p_start, "continuation", "p_start", positive=False)
     p_stop = check_number(p_stop, "continuation", "p_stop", positive=False)
@@ -588,7 +588,7 @@ def continuation_discrete(
     """
     if not callable(field):
         raise InputTypeError(f"field: expected a field(t, y, args), got {field!r}")
-    check_state(y_star, "y_star")
+    y_star = as_arrays(check_state(y_star, "y_star"))
     check_finite_tree(y_star, "continuation_discrete", "y_star")
     lr_start = check_number(lr_start, "continuation_discrete", "lr_start")
     lr_stop = check_number(lr_stop, "continuation_discrete", "lr_stop")

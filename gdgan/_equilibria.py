@@ -7,6 +7,7 @@ import optimistix as optx
 
 from ._checks import InputError, check_finite_tree
 from ._game import check_state
+from ._tree import as_arrays
 
 METHODS = ("newton", "least_squares")
 
@@ -38,7 +39,7 @@ def find_equilibrium(
     y_star = gdgan.find_equilibrium(field, y0)   # {"disc": {"w": 0}, "gen": {"a": 1}}
     ```
     """
-    check_state(y0, "y0")
+    y0 = as_arrays(check_state(y0, "y0"))
     check_finite_tree(y0, "find_equilibrium", "y0")
     if method not in METHODS:
         raise InputError(f"method: expected one of {list(METHODS)}, got {method!r}")

@@ -42,7 +42,7 @@ import optimistix as optx
 from ._analysis import enum_name, flatten
 from ._checks import InputError, InputTypeError, check_finite_tree, check_positive, float_array
 from ._game import check_state
-from ._tree import ravel_arrays, split_ravel
+from ._tree import as_arrays, ravel_arrays, split_ravel
 
 
 class OrbitResult(eqx.Enumeration):
@@ -156,7 +156,7 @@ def periodic_orbit(
     """
     if not callable(field):
         raise InputTypeError(f"field: expected a field(t, y, args), got {field!r}")
-    check_state(y0, "y0")
+    y0 = as_arrays(check_state(y0, "y0"))
     y0 = jax.tree_util.tree_map(
         lambda a: (
             jnp.asarray(a, float) if isinstance(a, (float, int)) and not isinstance(a, bool) else a

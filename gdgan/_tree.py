@@ -49,8 +49,7 @@ def map_chunks(fn, x, chunk_size=None):
 def flatten(field, y, t=0.0, args=None):
     """`(f, v, unravel)` with `f(v)` the field on the flattened array leaves of `y`
     (`ravel_pytree` order: "disc" first). Checks the state and the field's output."""
-    check_state(y)
-    v, unravel, static = split_ravel(y)
+    v, unravel, static = split_ravel(as_arrays(check_state(y)))
     params = unravel(v)
 
     def tree_field(p):

@@ -271,3 +271,21 @@ def test_system_errors():
         ValueError, match=r"param: system 'lq' has parameters \['loss', 'sigma'\], got 'sgima'"
     ):
         gdgan.systems.get("lq", sgima=1.0)
+
+
+def test_python_number_leaves_are_states_too():
+    """A state written with Python floats (`{"disc": {"psi": 0.3}, ...}`) is analysed like
+    the same state of JAX arrays (before: a zero-length state and a confusing
+    `chunk_size` error, or an IndexError from the root finder)."""
+    s = gdgan.systems.get("dirac")
+    field = s.field(gdgan.GradientPenalty(0.5))
+    y_py = {"disc": {"psi": 0.3}, "gen": {"theta": 0.2}}
+    y_arr = jax.tree_util.tree_map(jnp.asarray, y_py)
+    np.testing.assert_allclose(gdgan.jacobian(field, y_py), gdgan.jacobian(field, y_arr))
+    assert gdgan.stability(field, y_py).verdict == gdgan.stability(field, y_arr).verdict
+    eq = gdgan.find_equilibrium(field, y_py)
+    np.testing.assert_allclose(
+        jax.flatten_util.ravel_pytree(eq)[0],
+        jax.flatten_util.ravel_pytree(s.equilibrium)[0],
+        atol=1e-8,
+    )
