@@ -440,8 +440,10 @@ def _controller(opt):
     return controller
 
 
-@eqx.filter_jit
-def _simulate(field, y0, args, y_star, opt: _Options):
+def _solve(field, y0, args, y_star, opt: _Options):
+    """The body of `simulate` after its checks; `_simulate` is its jitted form. Callers
+    already inside a vmapped trace (the sweep) call this directly: a jitted call there is
+    traced and then batched a second time."""
     params, static = eqx.partition(y0, eqx.is_inexact_array)
     static_leaves, static_def = jax.tree_util.tree_flatten(static)
     term_fn = _Term(field, tuple(static_leaves), static_def)
@@ -551,3 +553,6 @@ def _simulate(field, y0, args, y_star, opt: _Options):
         conserved_drift=drift,
         steps=sol.stats["num_accepted_steps"],
     )
+
+
+_simulate = eqx.filter_jit(_solve)

@@ -21,7 +21,7 @@ from jax.sharding import PartitionSpec as P
 
 from .._analysis import stability
 from .._results import enum_code
-from .._simulate import _QUARTERS, Outcome, _simulate, classify, window_ratio
+from .._simulate import _QUARTERS, Outcome, _solve, classify, window_ratio
 from .._simulate import _Options as _SimOptions
 from .._train import discrete_stability, train
 from ._problem import Problem, optimizer_for, unconst
@@ -153,7 +153,7 @@ def _run_simulate(opt, pr, p, v):
     pr = opt.problem(pr, p)
     y0 = opt.y0(pr, v)
     y_star = pr.equilibria[0] if pr.equilibria else None
-    res = _simulate(pr.field, y0, None, y_star, _sim_options(opt))
+    res = _solve(pr.field, y0, None, y_star, _sim_options(opt))
     vf = opt.flat(res.y_final)
     return _finish(
         opt, pr, enum_code(res.outcome), opt.flat(y0), vf, res.t_final, res.steps, res.t_final
