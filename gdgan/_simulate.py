@@ -440,6 +440,24 @@ def _controller(opt):
     return controller
 
 
+_SAVE_Y = diffrax.SubSaveAt(t1=True).fn
+
+
+def _is_t1_only(saveat):
+    """Whether `saveat` saves the final state and nothing else."""
+    sub = saveat.subs
+    return (
+        isinstance(sub, diffrax.SubSaveAt)
+        and sub.t1
+        and not sub.t0
+        and sub.ts is None
+        and not sub.steps
+        and sub.fn is _SAVE_Y
+        and not (saveat.dense or saveat.solver_state or saveat.controller_state)
+        and not saveat.made_jump
+    )
+
+
 def _solve(field, y0, args, y_star, opt: _Options):
     """The body of `simulate` after its checks; `_simulate` is its jitted form. Callers
     already inside a vmapped trace (the sweep) call this directly: a jitted call there is
@@ -461,8 +479,11 @@ def _solve(field, y0, args, y_star, opt: _Options):
         is_leaf=lambda x: isinstance(x, diffrax.SubSaveAt),
     )
     quarters = t0 + (t1 - t0) * jnp.asarray(_QUARTERS, dtype)
-    subs = [
-        user_subs,
+    # the final state is saved once: a user `SaveAt(t1=True)` is that save (one save
+    # less in the loop body: less to compile)
+    t1_only = _is_t1_only(saveat)
+    subs = [] if t1_only else [user_subs]
+    subs += [
         diffrax.SubSaveAt(t1=True),
         diffrax.SubSaveAt(ts=quarters, fn=lambda t, z, args: z[1]),
     ]
@@ -504,8 +525,12 @@ def _solve(field, y0, args, y_star, opt: _Options):
         progress_meter=progress,
         **kwargs,
     )
-    user_ts, final_ts, _ = sol.ts[:3]
-    user_ys, (final_ys, _), q = sol.ys[:3]
+    sol_ts, sol_ys = list(sol.ts), list(sol.ys)
+    if t1_only:  # the user's save is the final one
+        sol_ts.insert(0, sol_ts[0])
+        sol_ys.insert(0, sol_ys[0][0])
+    user_ts, final_ts, _ = sol_ts[:3]
+    user_ys, (final_ys, _), q = sol_ys[:3]
     y_final = jax.tree_util.tree_map(lambda a: a[-1], final_ys)
     t_final = final_ts[-1]
 
@@ -524,7 +549,7 @@ def _solve(field, y0, args, y_star, opt: _Options):
     ratio = window_ratio(q)
     drift = jnp.asarray(jnp.nan, dtype)
     if opt.conserved is not None:
-        h = jnp.asarray(sol.ys[3], dtype)
+        h = jnp.asarray(sol_ys[3], dtype)
         h0 = jnp.asarray(opt.conserved(y0), dtype)
         dev = jnp.where(jnp.isfinite(h), jnp.abs(h - h0), 0.0)
         drift = jnp.max(dev) / jnp.maximum(jnp.abs(h0), 1.0)
