@@ -146,6 +146,10 @@ def _run_ring(cfg, seed, methods, progress, system_params, checkpoint):
 
     results, snaps = {}, {}
     for label, regs in methods or ring_methods():
+        # regularizers built with float64 enabled: their constants in float32, as the run
+        regs = jax.tree_util.tree_map(
+            lambda a: a.astype(jnp.float32) if eqx.is_inexact_array(a) else a, regs
+        )
 
         def run(y0, key, state, n):
             return train(
