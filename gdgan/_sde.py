@@ -25,7 +25,6 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from ._analysis import flatten
 from ._checks import (
     InputError,
     InputTypeError,
@@ -40,7 +39,7 @@ from ._game import Game, check_state
 from ._lyapunov import solve_continuous_lyapunov, solve_discrete_lyapunov
 from ._regularizers import Regularizer
 from ._simulate import as_arrays
-from ._tree import ravel_arrays, split_ravel
+from ._tree import flatten, ravel_arrays, split_ravel
 
 NOISES = ("state", "fixed")
 BROWNIANS = ("tree", "increments")

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._analysis import enum_name, flatten
+from ._analysis import enum_name
 from ._checks import (
     InputError,
     InputTypeError,
@@ -28,6 +28,7 @@ from ._checks import (
 )
 from ._game import check_state
 from ._tree import as_arrays as as_arrays
+from ._tree import flatten
 from ._tree import tree_distance as tree_distance
 from ._tree import tree_norm as tree_norm
 
@@ -526,11 +527,9 @@ def _solve(field, y0, args, y_star, opt: _Options):
         **kwargs,
     )
     sol_ts, sol_ys = list(sol.ts), list(sol.ys)
-    if t1_only:  # the user's save is the final one
-        sol_ts.insert(0, sol_ts[0])
-        sol_ys.insert(0, sol_ys[0][0])
-    user_ts, final_ts, _ = sol_ts[:3]
-    user_ys, (final_ys, _), q = sol_ys[:3]
+    user = None if t1_only else (sol_ts.pop(0), sol_ys.pop(0))
+    final_ts, (final_ys, _), q = sol_ts[0], sol_ys[0], sol_ys[1]
+    user_ts, user_ys = user or (final_ts, final_ys)  # t1 only: the final save is the user's
     y_final = jax.tree_util.tree_map(lambda a: a[-1], final_ys)
     t_final = final_ts[-1]
 
@@ -549,7 +548,7 @@ def _solve(field, y0, args, y_star, opt: _Options):
     ratio = window_ratio(q)
     drift = jnp.asarray(jnp.nan, dtype)
     if opt.conserved is not None:
-        h = jnp.asarray(sol_ys[3], dtype)
+        h = jnp.asarray(sol_ys[2], dtype)
         h0 = jnp.asarray(opt.conserved(y0), dtype)
         dev = jnp.where(jnp.isfinite(h), jnp.abs(h - h0), 0.0)
         drift = jnp.max(dev) / jnp.maximum(jnp.abs(h0), 1.0)

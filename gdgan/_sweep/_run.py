@@ -53,7 +53,7 @@ from jax.sharding import PartitionSpec as P
 
 from .._checks import InputError, InputTypeError
 from .._game import check_state
-from .._tree import as_arrays
+from .._tree import as_arrays, ravel_arrays
 from .._tree import leaf_names as _leaf_names
 from ._problem import Spec, grid_arrays, structural
 from ._result import GRID_FIELDS, SweepResult
@@ -81,8 +81,7 @@ def auto_mode(n_grid, chunk_runs) -> str:
 def _field_once(field, y):
     """The field at one state, flattened (the manifest's fingerprint; compiled once per
     problem structure, as eager evaluation of a penalised field costs ~0.1 s a call)."""
-    out = eqx.filter(field(0.0, y, None), eqx.is_inexact_array)
-    return ravel_pytree(out)[0]
+    return ravel_arrays(field(0.0, y, None))
 
 
 def _json_default(x):
@@ -298,7 +297,7 @@ def sweep(
     leaf_shapes = [list(np.shape(x)) for x in jax.tree_util.tree_leaves(tparams)]
 
     def flat(y):
-        return ravel_pytree(eqx.filter(y, eqx.is_inexact_array))[0].astype(dtype)
+        return ravel_arrays(y).astype(dtype)
 
     relative = sampler is not None
     if sampler is not None:

@@ -24,6 +24,7 @@ from .._results import enum_code
 from .._simulate import _QUARTERS, Outcome, _solve, classify, window_ratio
 from .._simulate import _Options as _SimOptions
 from .._train import discrete_stability, train
+from .._tree import ravel_arrays
 from ._problem import Problem, optimizer_for, unconst
 
 
@@ -65,7 +66,7 @@ class Options(eqx.Module):
         return eqx.combine(ravel_pytree(zeros)[1](v), self.tstatic)
 
     def flat(self, y):
-        return ravel_pytree(eqx.filter(y, eqx.is_inexact_array))[0].astype(self.dtype)
+        return ravel_arrays(y).astype(self.dtype)
 
     def problem(self, pr, p) -> Problem:
         return self.spec.problem(p) if pr is None else unconst(pr)
