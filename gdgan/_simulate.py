@@ -9,6 +9,7 @@ classifies every trajectory with a `gdgan.Outcome`. It is pure JAX: `jax.jit`, `
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import diffrax
@@ -214,37 +215,44 @@ class _Windows(eqx.Module):
         return h, jnp.asarray(r2, dtype=jnp.result_type(r2))
 
 
+# The solve's state is $w = (z, \dot z)$ with $z = (y, Q)$: `_Probe` carries the derivative at
+# the end of the last step next to $z$, so the convergence event reads $h(y)$ instead of
+# evaluating the field again.
+def _y(w):
+    return w[0][0]
+
+
 class _StateNorm(eqx.Module):
-    """A controller's norm applied to the state part of $(y, Q)$ only."""
+    """A controller's norm applied to $y$ only: of $w$ (`outer`) or of $z = (y, Q)$."""
 
     norm: Any
+    outer: bool = eqx.field(static=True, default=True)
 
-    def __call__(self, z):
-        return self.norm(z[0])
+    def __call__(self, w):
+        return self.norm(_y(w) if self.outer else w[0])
 
 
 class _OnState(eqx.Module):
-    """A `SubSaveAt.fn` applied to the state part of $(y, Q)$."""
+    """A `SubSaveAt.fn` applied to $y$."""
 
     fn: Any
 
-    def __call__(self, t, z, args):
-        return self.fn(t, z[0], args)
+    def __call__(self, t, w, args):
+        return self.fn(t, _y(w), args)
 
 
 class _SteadyState(eqx.Module):
-    term: _Term
     tol: jax.Array
 
-    def __call__(self, t, z, args, **kwargs):
-        return tree_norm(self.term(t, z[0], args)) < self.tol
+    def __call__(self, t, w, args, **kwargs):
+        return tree_norm(w[1][0]) < self.tol
 
 
 class _Diverged(eqx.Module):
     bound: jax.Array
 
-    def __call__(self, t, z, args, **kwargs):
-        n = tree_norm(z[0])
+    def __call__(self, t, w, args, **kwargs):
+        n = tree_norm(_y(w))
         return ~jnp.isfinite(n) | (n > self.bound)
 
 
@@ -252,8 +260,151 @@ class _Conserved(eqx.Module):
     term: _Term
     conserved: Any
 
-    def __call__(self, t, z, args):
-        return jnp.asarray(self.conserved(self.term.state(z[0])))
+    def __call__(self, t, w, args):
+        return jnp.asarray(self.conserved(self.term.state(_y(w))))
+
+
+class _ProbeInterpolation(diffrax.AbstractLocalInterpolation):
+    """The wrapped solver's interpolation of $z$; the carried parts of $w$ held at their
+    values at the start of the step."""
+
+    t0: Any
+    t1: Any
+    inner: Any
+    carried: Any
+
+    def evaluate(self, t0, t1=None, left=True):
+        carried = self.carried if t1 is None else _zeros(self.carried)
+        return self.inner.evaluate(t0, t1, left), *carried
+
+
+def _probe_interpolation(inner_cls, *, t0, t1, inner, carried):
+    return _ProbeInterpolation(t0, t1, inner_cls(t0=t0, t1=t1, **inner), carried)
+
+
+def _zeros(tree):
+    return jax.tree_util.tree_map(jnp.zeros_like, tree)
+
+
+class _Probe(diffrax.AbstractAdaptiveSolver):
+    r"""`solver` on $z = (y, Q)$, carrying two things in the state $w = (z, \dot z, q)$ that
+    the outcome needs, with no work in diffrax's loop (without `carry_dz`, $w = (z, q)$):
+
+    - $\dot z = f(t_1, z_1)$ at the end of each step: for a Runge–Kutta method with the
+      first-same-as-last property (Tsit5, the default; Dopri5, Dopri8) the last stage the
+      step already computed, so the convergence event costs no field evaluation (one in
+      seven of a Tsit5 step); otherwise one evaluation per step, as the event would make;
+    - $q$, the amplitude integral $Q$ = `q_of(z)` read at the `quarters` of the run,
+      interpolated by the step that crosses each (diffrax's `SubSaveAt(ts=...)` does the
+      same in an inner loop after every step); `inf` until crossed.
+
+    `after(z1, dz1) -> (z1, dz1)`, if given, edits an accepted step's end point and the
+    derivative there (the shared-step sweep freezes finished runs with it, once per step);
+    an FSAL solver's stored derivative is replaced by the edited one."""
+
+    solver: diffrax.AbstractSolver
+    term: diffrax.ODETerm  # the ODE on z; the term diffeqsolve passes (on w) is not used
+    quarters: jax.Array
+    q_of: Any = eqx.field(static=True)
+    after: Any = eqx.field(static=True, default=None)
+    carry_dz: bool = eqx.field(static=True, default=True)
+
+    @property
+    def term_structure(self):
+        return self.solver.term_structure
+
+    @property
+    def interpolation_cls(self):  # pyright: ignore
+        return functools.partial(_probe_interpolation, self.solver.interpolation_cls)
+
+    @property
+    def term_compatible_contr_kwargs(self):
+        return self.solver.term_compatible_contr_kwargs
+
+    def order(self, terms):
+        return self.solver.order(terms)
+
+    def strong_order(self, terms):
+        return self.solver.strong_order(terms)
+
+    def error_order(self, terms):
+        return self.solver.error_order(terms)
+
+    def init(self, terms, t0, t1, w0, args):
+        return self.solver.init(self.term, t0, t1, w0[0], args)
+
+    def step(self, terms, t0, t1, w0, args, solver_state, made_jump):
+        z0, *carried = w0
+        z1, err, dense, state, result = self.solver.step(
+            self.term, t0, t1, z0, args, solver_state, made_jump
+        )
+        fsal = isinstance(self.solver, diffrax.AbstractRungeKutta) and self.solver.tableau.fsal
+        fsal = fsal and isinstance(state, tuple) and len(state) == 2
+        if fsal:
+            dz1 = state[1]  # diffrax's FSAL solver state: (first step?, f(t1, z1))
+        elif self.carry_dz or self.after is not None:
+            dz1 = self.solver.func(self.term, t1, z1, args)
+        interp = self.solver.interpolation_cls(t0=t0, t1=t1, **dense)
+        at = jax.vmap(lambda s: self.q_of(interp.evaluate(s)))(jnp.clip(self.quarters, t0, t1))
+        crossed = (self.quarters > t0) & (self.quarters <= t1)
+        q1 = jnp.where(crossed.reshape((-1,) + (1,) * (at.ndim - 1)), at, carried[-1])
+        if self.after is not None:
+            z1, dz1 = self.after(z1, dz1)
+            state = (state[0], dz1) if fsal else state
+        w1 = (z1, dz1, q1) if self.carry_dz else (z1, q1)
+        err = None if err is None else (err, *_zeros(w1[1:]))
+        return w1, err, dict(inner=dense, carried=carried), state, result
+
+    def func(self, terms, t0, w0, args):
+        return self.solver.func(self.term, t0, w0[0], args), *_zeros(w0[1:])
+
+
+# diffeqsolve hands an implicit solver's root finder the controller's tolerances only when
+# it sees the implicit solver itself; wrapped in `_Probe` it must be done here
+_FROM_CONTROLLER = type(diffrax.Kvaerno5().root_finder.rtol)
+
+
+def _second(z):
+    return z[1]
+
+
+def _w0(term, t0, z0, args, q0):
+    """The initial $w = (z_0, f(t_0, z_0), q)$, $q$ `inf` (windows not reached)."""
+    q = jnp.full((len(_QUARTERS),) + jnp.shape(q0), jnp.inf, jnp.result_type(q0))
+    return z0, term(t0, z0, args), q
+
+
+class _OnW(eqx.Module):
+    """The ODE on $w$, for diffeqsolve's own checks (`_Probe` steps $z$ itself)."""
+
+    windows: Any
+
+    def __call__(self, t, w, args):
+        return self.windows(t, w[0], args), *_zeros(w[1:])
+
+
+def _probe(solver, controller, term, quarters, q_of, after=None, carry_dz=True):
+    if isinstance(solver, diffrax.AbstractImplicitSolver):
+        rf = solver.root_finder
+        names = [
+            a for a in ("rtol", "atol", "norm") if isinstance(getattr(rf, a), _FROM_CONTROLLER)
+        ]
+        if names and not isinstance(controller, diffrax.AbstractAdaptiveStepSizeController):
+            raise InputError(
+                "solver: an implicit solver with a constant step needs its root finder's "
+                "rtol and atol, e.g. diffrax.Kvaerno5(root_finder=diffrax.VeryChord(1e-8, 1e-8))"
+            )
+        values = {
+            "rtol": lambda: controller.rtol,
+            "atol": lambda: controller.atol,
+            "norm": lambda: _StateNorm(controller.norm.norm, outer=False),  # on z
+        }
+        solver = eqx.tree_at(
+            lambda s: [getattr(s.root_finder, a) for a in names],
+            solver,
+            [values[a]() for a in names],
+        )
+    return _Probe(solver, diffrax.ODETerm(term), quarters, q_of, after, carry_dz)
 
 
 def _with_static(saveat, ys, static, static_leaves):
@@ -486,7 +637,6 @@ def _solve(field, y0, args, y_star, opt: _Options):
     subs = [] if t1_only else [user_subs]
     subs += [
         diffrax.SubSaveAt(t1=True),
-        diffrax.SubSaveAt(ts=quarters, fn=lambda t, z, args: z[1]),
     ]
     if opt.conserved is not None:
         subs.append(
@@ -501,25 +651,34 @@ def _solve(field, y0, args, y_star, opt: _Options):
         controller_state=saveat.controller_state,
         made_jump=saveat.made_jump,
     )
-    solver = diffrax.Tsit5() if opt.solver is None else opt.solver
+    controller = _controller(opt)
+    windows = _Windows(term_fn, y_star)
+    solver = _probe(
+        diffrax.Tsit5() if opt.solver is None else opt.solver,
+        controller,
+        windows,
+        quarters,
+        q_of=_second,
+    )
     event = diffrax.Event(
         {
-            "converged": _SteadyState(term_fn, opt.converge_tol),
+            "converged": _SteadyState(opt.converge_tol),
             "diverged": _Diverged(opt.diverge_norm),
         }
     )
+    z0 = (params, jnp.zeros((), dtype))
     kwargs = {} if opt.adjoint is None else {"adjoint": opt.adjoint}
     progress = diffrax.NoProgressMeter() if opt.progress is None else opt.progress
     sol = diffrax.diffeqsolve(
-        diffrax.ODETerm(_Windows(term_fn, y_star)),
+        diffrax.ODETerm(_OnW(windows)),
         solver,
         t0,
         t1,
         opt.dt0,
-        (params, jnp.zeros((), dtype)),
+        _w0(windows, t0, z0, args, z0[1]),
         args,
         saveat=inner,
-        stepsize_controller=_controller(opt),
+        stepsize_controller=controller,
         event=event,
         max_steps=opt.max_steps,
         throw=opt.throw,
@@ -528,7 +687,8 @@ def _solve(field, y0, args, y_star, opt: _Options):
     )
     sol_ts, sol_ys = list(sol.ts), list(sol.ys)
     user = None if t1_only else (sol_ts.pop(0), sol_ys.pop(0))
-    final_ts, (final_ys, _), q = sol_ts[0], sol_ys[0], sol_ys[1]
+    final_ts, ((final_ys, _), (final_h, _), final_q) = sol_ts[0], sol_ys[0]
+    q = final_q[-1]
     user_ts, user_ys = user or (final_ts, final_ys)  # t1 only: the final save is the user's
     y_final = jax.tree_util.tree_map(lambda a: a[-1], final_ys)
     t_final = final_ts[-1]
@@ -543,12 +703,12 @@ def _solve(field, y0, args, y_star, opt: _Options):
     diverged = (event_hit & ev_div) | ~jnp.isfinite(final_norm) | (final_norm > opt.diverge_norm)
     diverged = diverged | (~ok & ~hit_max)
     converged = event_hit & ev_conv
-    residual = tree_norm(term_fn(t_final, y_final, args))
+    residual = tree_norm(jax.tree_util.tree_map(lambda a: a[-1], final_h))
     distance = jnp.asarray(jnp.nan, dtype) if y_star is None else tree_distance(y_final, y_star)
     ratio = window_ratio(q)
     drift = jnp.asarray(jnp.nan, dtype)
     if opt.conserved is not None:
-        h = jnp.asarray(sol_ys[2], dtype)
+        h = jnp.asarray(sol_ys[1], dtype)
         h0 = jnp.asarray(opt.conserved(y0), dtype)
         dev = jnp.where(jnp.isfinite(h), jnp.abs(h - h0), 0.0)
         drift = jnp.max(dev) / jnp.maximum(jnp.abs(h0), 1.0)

@@ -6,6 +6,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optimistix as optx
 import pytest
 from conftest import lq_state
 
@@ -244,3 +245,154 @@ def test_errors_name_the_argument():
         gdgan.simulate(s.field(), s.init, 1.0, rtol=-1.0)
     with pytest.raises(TypeError, match="saveat"):
         gdgan.simulate(s.field(), s.init, 1.0, saveat="t1")
+
+
+# -- the carried derivative and window readings (`_Probe`) ------------------------------------
+A_SPIRAL = jnp.array(
+    [[-0.1, 1.0, 0.0, 0.0], [-1.0, -0.1, 0.0, 0.0], [0.0, 0.0, -0.2, 2.0], [0.0, 0.0, -2.0, -0.2]]
+)
+ORIGIN = {"disc": jnp.zeros(2), "gen": jnp.zeros(2)}
+
+
+def _norm(tree):
+    return jnp.sqrt(sum(jnp.sum(x**2) for x in jax.tree_util.tree_leaves(tree)))
+
+
+def _hand_solve(A, t1, solver, tol, ctol):
+    """What `simulate` replaces: a plain diffrax solve whose steady-state event evaluates the
+    field again after every step, and whose quarter readings of $Q = \\int \\|y\\|^2$ are
+    diffrax's own `SubSaveAt(ts=...)` interpolation."""
+
+    def rhs(t, z, args):
+        return linear_field(t, z[0], args), _norm(z[0]) ** 2
+
+    quarters = t1 * jnp.asarray([0.25, 0.5, 0.75, 1.0])
+    return diffrax.diffeqsolve(
+        diffrax.ODETerm(rhs),
+        solver,
+        0.0,
+        t1,
+        None,
+        (Y0, jnp.zeros(())),
+        A,
+        saveat=diffrax.SaveAt(
+            subs=(
+                diffrax.SubSaveAt(t1=True),
+                diffrax.SubSaveAt(ts=quarters, fn=lambda t, z, a: z[1]),
+            )
+        ),
+        stepsize_controller=diffrax.PIDController(
+            rtol=tol, atol=tol, norm=lambda z: optx.rms_norm(z[0])
+        ),
+        event=diffrax.Event(
+            {
+                "converged": lambda t, z, a, **k: _norm(linear_field(t, z[0], a)) < ctol,
+                "diverged": lambda t, z, a, **k: _norm(z[0]) > 1e6,
+            }
+        ),
+        max_steps=100_000,
+    )
+
+
+SOLVERS = [diffrax.Tsit5(), diffrax.Dopri8(), diffrax.Heun(), diffrax.Kvaerno5()]
+
+
+@pytest.mark.parametrize("solver", SOLVERS, ids=lambda s: type(s).__name__)
+def test_carried_derivative_equals_the_event_solve(solver):
+    r"""A stable spiral ($\dot y = Ay$, eigenvalues $-0.1 \pm i$, $-0.2 \pm 2i$) run to its
+    steady state. `simulate` reads the convergence test off the derivative the step already
+    computed (FSAL for Tsit5 and Dopri8; one evaluation per step for Heun; Kvaerno5 wrapped,
+    with the controller's tolerances given to its root finder): the steps, the stopping time,
+    the final state and the residual must equal a plain diffrax solve whose event evaluates
+    the field (the same steps are taken, so to rounding)."""
+    heun = isinstance(solver, diffrax.Heun)  # second order: looser tolerances
+    tol, ctol = (1e-6, 1e-3) if heun else (1e-9, 1e-6)
+    out = gdgan.simulate(
+        linear_field,
+        Y0,
+        200.0,
+        args=A_SPIRAL,
+        solver=solver,
+        rtol=tol,
+        atol=tol,
+        converge_tol=ctol,
+        y_star=ORIGIN,
+        saveat=diffrax.SaveAt(t1=True),
+    )
+    ref = _hand_solve(A_SPIRAL, 200.0, solver, tol, ctol)
+    assert out.outcome == gdgan.Outcome.converged and ref.event_mask["converged"]
+    assert int(out.steps) == int(ref.stats["num_accepted_steps"])
+    np.testing.assert_allclose(float(out.t_final), float(ref.ts[0][-1]), rtol=1e-12)
+    for a, b in zip(
+        jax.tree_util.tree_leaves(out.y_final), jax.tree_util.tree_leaves(ref.ys[0][0])
+    ):
+        np.testing.assert_allclose(a, b[-1], rtol=1e-9, atol=1e-15)
+    h = linear_field(0.0, out.y_final, A_SPIRAL)
+    np.testing.assert_allclose(float(out.residual), float(_norm(h)), rtol=1e-9)
+
+
+@pytest.mark.parametrize("solver", SOLVERS[:3], ids=lambda s: type(s).__name__)
+def test_window_readings_equal_diffrax_saves(solver):
+    r"""A centre in one plane and a decaying spiral in the other ($\dot y = By$): the run
+    reaches $t_1$, crossing all four quarters. The amplitude ratio `simulate` computes from
+    $Q$ read inside the crossing steps must equal the one from diffrax's `SubSaveAt` at the
+    quarter times, and both must be $\sqrt{\int_{3/4}^{1} r^2 / \int_{1/4}^{1/2} r^2}$ of the
+    closed form ($r^2 = ρ_1^2 + ρ_2^2 e^{-0.4 t}$, $ρ_i$ the initial radii per plane)."""
+    B = A_SPIRAL.at[0, 0].set(0.0).at[1, 1].set(0.0)
+    t1, tol = 20.0, 1e-10 if not isinstance(solver, diffrax.Heun) else 1e-7
+    out = gdgan.simulate(
+        linear_field,
+        Y0,
+        t1,
+        args=B,
+        solver=solver,
+        rtol=tol,
+        atol=tol,
+        converge_tol=1e-12,
+        y_star=ORIGIN,
+        saveat=diffrax.SaveAt(t1=True),
+    )
+    ref = _hand_solve(B, t1, solver, tol, 1e-12)
+    q = np.asarray(ref.ys[1])
+    ratio_ref = np.sqrt((q[3] - q[2]) / (q[1] - q[0]))
+    np.testing.assert_allclose(float(out.amplitude_ratio), ratio_ref, rtol=1e-9)
+    r1, r2 = float(jnp.sum(Y0["disc"] ** 2)), float(jnp.sum(Y0["gen"] ** 2))
+
+    def integral(a, b):  # of r1 + r2 exp(-0.4 t) over [a, b]
+        return r1 * (b - a) + r2 * (np.exp(-0.4 * a) - np.exp(-0.4 * b)) / 0.4
+
+    exact = np.sqrt(integral(0.75 * t1, t1) / integral(0.25 * t1, 0.5 * t1))
+    np.testing.assert_allclose(
+        float(out.amplitude_ratio), exact, rtol=10 * tol if tol > 1e-9 else 1e-7
+    )
+
+
+def test_convergence_test_costs_no_field_evaluation():
+    """Tsit5 takes 6 field evaluations per step (first same as last); the steady-state test
+    reuses the last one, so a run costs at most 6 per step attempted plus a few at the start
+    (initial step size, the initial derivative), not 7 per step as with an event that
+    evaluates the field. Counted at run time with a host callback."""
+    calls = []
+
+    def field(t, y, args):
+        jax.debug.callback(lambda: calls.append(1))
+        return linear_field(t, y, A_SPIRAL)
+
+    out = gdgan.simulate(field, Y0, 50.0, rtol=1e-9, atol=1e-9, saveat=diffrax.SaveAt(t1=True))
+    jax.effects_barrier()
+    attempted = int(out.solution.stats["num_steps"])
+    assert attempted > 50
+    assert len(calls) <= 6 * attempted + 4, (len(calls), attempted)
+
+
+def test_implicit_solver_with_a_constant_step_needs_tolerances():
+    with pytest.raises(gdgan.InputError, match="solver: an implicit solver"):
+        gdgan.simulate(
+            linear_field,
+            Y0,
+            1.0,
+            args=A_SPIRAL,
+            solver=diffrax.Kvaerno5(),
+            stepsize_controller=diffrax.ConstantStepSize(),
+            dt0=0.1,
+        )

@@ -21,7 +21,7 @@ from jax.sharding import PartitionSpec as P
 
 from .._analysis import stability
 from .._results import enum_code
-from .._simulate import _QUARTERS, Outcome, _solve, classify, window_ratio
+from .._simulate import _QUARTERS, Outcome, _OnW, _probe, _solve, _w0, classify, window_ratio
 from .._simulate import _Options as _SimOptions
 from .._train import discrete_stability, train
 from .._tree import ravel_arrays
@@ -195,20 +195,23 @@ def _run_train(opt, pr, p, v):
 
 class _RunNorm(eqx.Module):
     """The controller's norm for the batch: each run's RMS error (what it would be alone),
-    maximised over the runs; the carried columns (stopping time, windows) excluded."""
+    maximised over the runs; the carried columns (stopping time, windows, mask) and the
+    rest of the solve's state excluded."""
 
     d: int = eqx.field(static=True)
 
-    def __call__(self, z):
-        return jnp.max(jnp.sqrt(jnp.mean(jnp.square(z[:, : self.d]), axis=1)))
+    def __call__(self, w):
+        return jnp.max(jnp.sqrt(jnp.mean(jnp.square(w[0][:, : self.d]), axis=1)))
 
 
 def _run_batch(opt, Pb, params, V):
-    r"""The chunk as one state with one shared step: the `(runs, d + 2)` array $[Y, τ, Q]$
-    with $\dot Y = H(Y)$ masked to zero on frozen runs (converged, diverged or non-finite),
-    $\dot τ = 1$ while a run is active (its stopping time) and $\dot Q = r^2$ (the
-    amplitude windows of `Outcome`). One array rather than a tuple: the solver's stage
-    arithmetic is then one fused loop per stage (≈ 10 % of a step on small fields)."""
+    r"""The chunk as one state with one shared step: the `(runs, d + 3)` array
+    $[Y, τ, Q, a]$ with $\dot Y = a H(Y)$, $\dot τ = a$ (a run's stopping time) and
+    $\dot Q = a r^2$ (the amplitude windows of `Outcome`), where the mask $a \in \{0, 1\}$
+    is constant within a step and cleared after the accepted step that ends converged,
+    diverged or non-finite: the test `simulate`'s events make, on the derivative the
+    solver already has (FSAL). One array rather than a tuple: the solver's stage
+    arithmetic is then one fused loop per stage."""
     dt = opt.dtype
     if Pb is None:  # built under jit from `make` (fallback), one per run
         prs = eqx.filter_vmap(lambda p: opt.problem(None, p))(params)
@@ -231,46 +234,60 @@ def _run_batch(opt, Pb, params, V):
     d = Y0.shape[1]
 
     def rhs(t, z, args):
-        Y = z[:, :d]
+        Y, a = z[:, :d], z[:, d + 2]
         H = vmap(h_one, 0)(prs, Y)
-        r2h = jnp.sum(jnp.square(H), axis=1)
-        nrm = jnp.linalg.norm(Y, axis=1)
-        active = (r2h >= ctol**2) & jnp.isfinite(nrm) & (nrm <= bound) & jnp.isfinite(r2h)
-        r2 = jnp.sum(jnp.square(Y - Ystar), axis=1) if prs.equilibria else r2h
+        r2 = jnp.sum(jnp.square(Y - Ystar), axis=1) if prs.equilibria else jnp.sum(H**2, axis=1)
+        on = a > 0
         return jnp.concatenate(
             [
-                jnp.where(active[:, None], H, 0.0),
-                active.astype(dt)[:, None],
-                jnp.where(active, r2, 0.0)[:, None],
+                jnp.where(on[:, None], H, 0.0),
+                a[:, None],
+                jnp.where(on, r2, 0.0)[:, None],
+                0 * a[:, None],
             ],
             axis=1,
         )
 
+    def after(z1, dz1):  # freeze the runs that have finished, once per accepted step
+        Y, H = z1[:, :d], dz1[:, :d]
+        r2h = jnp.sum(jnp.square(H), axis=1)
+        nrm = jnp.linalg.norm(Y, axis=1)
+        still = (z1[:, d + 2] > 0) & (r2h >= ctol**2) & jnp.isfinite(nrm) & (nrm <= bound)
+        still = still & jnp.isfinite(r2h)
+        return z1.at[:, d + 2].set(still.astype(dt)), jnp.where(still[:, None], dz1, 0.0)
+
     t0, t1 = jnp.zeros((), dt), opt.t1
     quarters = t0 + (t1 - t0) * jnp.asarray(_QUARTERS, dt)
-    saveat = diffrax.SaveAt(
-        subs=(
-            diffrax.SubSaveAt(t1=True),
-            diffrax.SubSaveAt(ts=quarters, fn=lambda t, z, a: z[:, d + 1]),
-        )
-    )
-    z0 = jnp.concatenate([Y0, jnp.zeros((n, 2), dt)], axis=1)
-    sol = diffrax.diffeqsolve(
-        diffrax.ODETerm(rhs),
+    z0 = jnp.concatenate([Y0, jnp.zeros((n, 2), dt), jnp.ones((n, 1), dt)], axis=1)
+    controller = diffrax.PIDController(rtol=opt.rtol, atol=opt.atol, norm=_RunNorm(d))
+    solver = _probe(
         diffrax.Tsit5() if opt.solver is None else opt.solver,
+        controller,
+        rhs,
+        quarters,
+        q_of=lambda z: z[:, d + 1],
+        after=after,
+        carry_dz=False,
+    )
+    z0, dz0, q0 = _w0(rhs, t0, z0, None, z0[:, d + 1])
+    z0, dz0 = after(z0, dz0)  # runs that start finished
+    sol = diffrax.diffeqsolve(
+        diffrax.ODETerm(_OnW(rhs)),
+        solver,
         t0,
         t1,
         None,
-        z0,
+        (z0, q0),
         None,
-        saveat=saveat,
-        stepsize_controller=diffrax.PIDController(rtol=opt.rtol, atol=opt.atol, norm=_RunNorm(d)),
+        saveat=diffrax.SaveAt(t1=True),
+        stepsize_controller=controller,
         max_steps=opt.max_steps,
         throw=False,
         adjoint=diffrax.ForwardMode(),
     )
     zf, q = sol.ys
-    Yf, tau = zf[-1, :, :d], zf[-1, :, d]
+    zf, q = zf[-1], q[-1]
+    Yf, tau = zf[:, :d], zf[:, d]
     hit_max = sol.result == diffrax.RESULTS.max_steps_reached
     ok = sol.result == diffrax.RESULTS.successful
     Hf = vmap(h_one, 0)(prs, jnp.where(jnp.isfinite(Yf), Yf, 0.0))
