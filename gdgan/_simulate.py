@@ -1,9 +1,10 @@
 r"""Trajectories of the flow $\dot θ = h(θ)$ with diffrax, and what they did (`Outcome`).
 
 `simulate` solves the ODE adaptively (Tsit5 + PID by default, any diffrax solver, controller,
-`SaveAt` and adjoint passed through unchanged), stops early on two events — *converged*
-($\|h(y)\| <$ `converge_tol`) and *diverged* ($\|y\| >$ `diverge_norm` or non-finite) — and
-classifies every trajectory with a `gdgan.Outcome`. It is pure JAX: `jax.jit`, `jax.vmap`
+`SaveAt` and adjoint passed through unchanged), stops early — *converged*
+($\|h(y)\| <$ `converge_tol`) or *diverged* ($\|y\| >$ `diverge_norm` or non-finite), tested
+after every step on the derivative the solver already computed (`_Probe`) — and classifies
+every trajectory with a `gdgan.Outcome`. It is pure JAX: `jax.jit`, `jax.vmap`
 (over `y0`, over the field's hyperparameters) and `jax.grad` work through it.
 """
 
@@ -139,8 +140,9 @@ class SimulateResult(eqx.Module):
       with a leading time axis; entries after an early stop are `inf`);
     - `outcome`: a `gdgan.Outcome` item; `outcome_name` (property) its name;
     - `solution`: the `diffrax.Solution` (with gdgan's internal saves removed; with
-      `SaveAt(dense=True)`, `solution.evaluate(t)` returns `(y, Q)`, the state and the
-      amplitude integral $Q$ of `simulate`);
+      `SaveAt(dense=True)`, `solution.evaluate(t)` returns the solve's whole state, whose
+      `.z` is `(y, Q)`: the state and the amplitude integral $Q$ of `simulate`; after an
+      early stop `result` is `successful` and `stats` count one more step, to `t1`);
     - `y_final`, `t_final`: the state and time where the solve ended;
     - `residual`: $\\|h(y_{final})\\|$; `distance`: $\\|y_{final} - y^*\\|$ (NaN without `y_star`);
     - `amplitude_ratio`: the recurrence statistic of `Outcome`; `conserved_drift`:
@@ -215,11 +217,27 @@ class _Windows(eqx.Module):
         return h, jnp.asarray(r2, dtype=jnp.result_type(r2))
 
 
-# The solve's state is $w = (z, \dot z)$ with $z = (y, Q)$: `_Probe` carries the derivative at
-# the end of the last step next to $z$, so the convergence event reads $h(y)$ instead of
-# evaluating the field again.
+class _W(eqx.Module):
+    r"""The state of the solve: $z$ — $(y, Q)$ in `simulate`, the $[Y, τ, Q, a]$ array in the
+    shared-step sweep — and what `_Probe` carries beside it, with no derivative of its own:
+    $q$, $Q$ read at the quarters of the run (`inf` until crossed); `dz`, $f(t, z)$ at the
+    end of the last step; `t_stop` and `kind`, when and why the run stopped (`inf` and 0
+    while it runs; kind 1 converged, 2 diverged)."""
+
+    z: Any
+    q: Any
+    dz: Any = None
+    t_stop: Any = None
+    kind: Any = None
+
+    def zero_carried(self, dz):
+        """$\\dot w$: `dz` for $z$, zero for everything carried."""
+        zero = lambda x: jax.tree_util.tree_map(jnp.zeros_like, x)  # noqa: E731
+        return _W(dz, zero(self.q), zero(self.dz), zero(self.t_stop), zero(self.kind))
+
+
 def _y(w):
-    return w[0][0]
+    return w.z[0]
 
 
 class _StateNorm(eqx.Module):
@@ -241,21 +259,6 @@ class _OnState(eqx.Module):
         return self.fn(t, _y(w), args)
 
 
-class _SteadyState(eqx.Module):
-    tol: jax.Array
-
-    def __call__(self, t, w, args, **kwargs):
-        return tree_norm(w[1][0]) < self.tol
-
-
-class _Diverged(eqx.Module):
-    bound: jax.Array
-
-    def __call__(self, t, w, args, **kwargs):
-        n = tree_norm(_y(w))
-        return ~jnp.isfinite(n) | (n > self.bound)
-
-
 class _Conserved(eqx.Module):
     term: _Term
     conserved: Any
@@ -264,39 +267,58 @@ class _Conserved(eqx.Module):
         return jnp.asarray(self.conserved(self.term.state(_y(w))))
 
 
+class _Stop(eqx.Module):
+    """Why a run stops after a step: **converged** when $\\|h(y)\\| <$ `tol` (read off the
+    carried derivative), else **diverged** when $\\|y\\| >$ `bound` or non-finite."""
+
+    tol: jax.Array
+    bound: jax.Array
+
+    def __call__(self, z, dz):
+        n = tree_norm(z[0])
+        converged = tree_norm(dz[0]) < self.tol
+        diverged = ~jnp.isfinite(n) | (n > self.bound)
+        dtype = jnp.result_type(n)
+        return jnp.where(converged, 1, jnp.where(diverged, 2, 0)).astype(dtype)
+
+
 class _ProbeInterpolation(diffrax.AbstractLocalInterpolation):
-    """The wrapped solver's interpolation of $z$; the carried parts of $w$ held at their
-    values at the start of the step."""
+    """The wrapped solver's interpolation of $z$, the carried parts held at their values at
+    the start of the step; `inf` for $z$ in the step after a stop (no state there)."""
 
     t0: Any
     t1: Any
     inner: Any
-    carried: Any
+    w0: _W
+    frozen: Any
 
     def evaluate(self, t0, t1=None, left=True):
-        carried = self.carried if t1 is None else _zeros(self.carried)
-        return self.inner.evaluate(t0, t1, left), *carried
+        if t1 is not None:
+            return self.w0.zero_carried(self.inner.evaluate(t0, t1, left))
+        z = self.inner.evaluate(t0, None, left)
+        z = jax.tree_util.tree_map(lambda a: jnp.where(self.frozen, jnp.inf, a), z)
+        return eqx.tree_at(lambda w: w.z, self.w0, z)
 
 
-def _probe_interpolation(inner_cls, *, t0, t1, inner, carried):
-    return _ProbeInterpolation(t0, t1, inner_cls(t0=t0, t1=t1, **inner), carried)
-
-
-def _zeros(tree):
-    return jax.tree_util.tree_map(jnp.zeros_like, tree)
+def _probe_interpolation(inner_cls, *, t0, t1, inner, w0, frozen):
+    return _ProbeInterpolation(t0, t1, inner_cls(t0=t0, t1=t1, **inner), w0, frozen)
 
 
 class _Probe(diffrax.AbstractAdaptiveSolver):
-    r"""`solver` on $z = (y, Q)$, carrying two things in the state $w = (z, \dot z, q)$ that
-    the outcome needs, with no work in diffrax's loop (without `carry_dz`, $w = (z, q)$):
+    r"""`solver` on $z$, carrying in the state $w$ (`_W`) what the outcome needs, with no
+    work in diffrax's loop:
 
     - $\dot z = f(t_1, z_1)$ at the end of each step: for a Runge–Kutta method with the
       first-same-as-last property (Tsit5, the default; Dopri5, Dopri8) the last stage the
-      step already computed, so the convergence event costs no field evaluation (one in
-      seven of a Tsit5 step); otherwise one evaluation per step, as the event would make;
-    - $q$, the amplitude integral $Q$ = `q_of(z)` read at the `quarters` of the run,
-      interpolated by the step that crosses each (diffrax's `SubSaveAt(ts=...)` does the
-      same in an inner loop after every step); `inf` until crossed.
+      step already computed, so the convergence test costs no field evaluation (one in
+      seven of a Tsit5 step); otherwise one evaluation per step;
+    - $q$, $Q$ = `q_of(z)` read at the `quarters` of the run, interpolated by the step that
+      crosses each (diffrax's `SubSaveAt(ts=...)` does the same in an inner loop after
+      every step);
+    - with `stop`, when and why the run stopped: the stop is the end of the step after
+      which `stop(z, dz)` says converged or diverged (what a terminating `diffrax.Event`
+      checks, without the event's carried dense output); every later step leaves $w$ as
+      it is, and `_Stopping` makes the next step the last, to $t_1$.
 
     `after(z1, dz1) -> (z1, dz1)`, if given, edits an accepted step's end point and the
     derivative there (the shared-step sweep freezes finished runs with it, once per step);
@@ -308,6 +330,7 @@ class _Probe(diffrax.AbstractAdaptiveSolver):
     q_of: Any = eqx.field(static=True)
     after: Any = eqx.field(static=True, default=None)
     carry_dz: bool = eqx.field(static=True, default=True)
+    stop: _Stop | None = None
 
     @property
     def term_structure(self):
@@ -331,32 +354,66 @@ class _Probe(diffrax.AbstractAdaptiveSolver):
         return self.solver.error_order(terms)
 
     def init(self, terms, t0, t1, w0, args):
-        return self.solver.init(self.term, t0, t1, w0[0], args)
+        return self.solver.init(self.term, t0, t1, w0.z, args)
 
     def step(self, terms, t0, t1, w0, args, solver_state, made_jump):
-        z0, *carried = w0
+        frozen = jnp.asarray(False) if self.stop is None else w0.kind != 0
+        # a stopped run's steps have length zero: nothing non-finite to select away
+        # (which would make gradients NaN)
+        t1_in = jnp.where(frozen, t0, t1)
         z1, err, dense, state, result = self.solver.step(
-            self.term, t0, t1, z0, args, solver_state, made_jump
+            self.term, t0, t1_in, w0.z, args, solver_state, made_jump
         )
         fsal = isinstance(self.solver, diffrax.AbstractRungeKutta) and self.solver.tableau.fsal
         fsal = fsal and isinstance(state, tuple) and len(state) == 2
+        dz1 = None
         if fsal:
             dz1 = state[1]  # diffrax's FSAL solver state: (first step?, f(t1, z1))
-        elif self.carry_dz or self.after is not None:
-            dz1 = self.solver.func(self.term, t1, z1, args)
-        interp = self.solver.interpolation_cls(t0=t0, t1=t1, **dense)
-        at = jax.vmap(lambda s: self.q_of(interp.evaluate(s)))(jnp.clip(self.quarters, t0, t1))
-        crossed = (self.quarters > t0) & (self.quarters <= t1)
-        q1 = jnp.where(crossed.reshape((-1,) + (1,) * (at.ndim - 1)), at, carried[-1])
+        elif self.carry_dz or self.after is not None or self.stop is not None:
+            dz1 = self.solver.func(self.term, t1_in, z1, args)
+        interp = self.solver.interpolation_cls(t0=t0, t1=t1_in, **dense)
+        at = jax.vmap(lambda s: self.q_of(interp.evaluate(s)))(jnp.clip(self.quarters, t0, t1_in))
+        crossed = (self.quarters > t0) & (self.quarters <= t1_in)
+        q1 = jnp.where(crossed.reshape((-1,) + (1,) * (at.ndim - 1)), at, w0.q)
         if self.after is not None:
             z1, dz1 = self.after(z1, dz1)
             state = (state[0], dz1) if fsal else state
-        w1 = (z1, dz1, q1) if self.carry_dz else (z1, q1)
-        err = None if err is None else (err, *_zeros(w1[1:]))
-        return w1, err, dict(inner=dense, carried=carried), state, result
+        w1 = _W(z1, q1, dz1 if self.carry_dz else None)
+        if self.stop is not None:
+            kind = self.stop(z1, dz1)
+            t_stop = jnp.where(kind != 0, t1, jnp.inf).astype(kind.dtype)
+            w1 = _W(z1, q1, w1.dz, t_stop, kind)
+            w1 = jax.tree_util.tree_map(lambda a, b: jnp.where(frozen, a, b), w0, w1)
+            result = diffrax.RESULTS.where(frozen, diffrax.RESULTS.successful, result)
+        if err is not None:
+            err = w1.zero_carried(jax.tree_util.tree_map(lambda e: jnp.where(frozen, 0.0, e), err))
+        return w1, err, dict(inner=dense, w0=w0, frozen=frozen), state, result
 
     def func(self, terms, t0, w0, args):
-        return self.solver.func(self.term, t0, w0[0], args), *_zeros(w0[1:])
+        return w0.zero_carried(self.solver.func(self.term, t0, w0.z, args))
+
+
+class _Stopping(diffrax.AbstractStepSizeController):
+    """`controller`, except that the step after a stop goes straight to `t_end` (the run has
+    nothing left to do; diffrax's loop then ends as at `t1`)."""
+
+    controller: Any
+    t_end: Any
+
+    def wrap(self, direction):
+        return _Stopping(self.controller.wrap(direction), self.t_end)
+
+    def init(self, terms, t0, t1, y0, dt0, args, func, error_order):
+        tnext, state = self.controller.init(terms, t0, t1, y0, dt0, args, func, error_order)
+        return jnp.where(y0.kind != 0, self.t_end, tnext), state  # stopped at t0
+
+    def adapt_step_size(self, t0, t1, y0, y1_candidate, args, y_error, error_order, state):
+        keep, next_t0, next_t1, jump, state, result = self.controller.adapt_step_size(
+            t0, t1, y0, y1_candidate, args, y_error, error_order, state
+        )
+        done = keep & (y1_candidate.kind != 0)
+        next_t1 = jnp.where(done, self.t_end, next_t1)
+        return keep, next_t0, next_t1, jump, state, result
 
 
 # diffeqsolve hands an implicit solver's root finder the controller's tolerances only when
@@ -364,26 +421,16 @@ class _Probe(diffrax.AbstractAdaptiveSolver):
 _FROM_CONTROLLER = type(diffrax.Kvaerno5().root_finder.rtol)
 
 
-def _second(z):
-    return z[1]
-
-
-def _w0(term, t0, z0, args, q0):
-    """The initial $w = (z_0, f(t_0, z_0), q)$, $q$ `inf` (windows not reached)."""
-    q = jnp.full((len(_QUARTERS),) + jnp.shape(q0), jnp.inf, jnp.result_type(q0))
-    return z0, term(t0, z0, args), q
-
-
 class _OnW(eqx.Module):
     """The ODE on $w$, for diffeqsolve's own checks (`_Probe` steps $z$ itself)."""
 
-    windows: Any
+    term: Any
 
     def __call__(self, t, w, args):
-        return self.windows(t, w[0], args), *_zeros(w[1:])
+        return w.zero_carried(self.term(t, w.z, args))
 
 
-def _probe(solver, controller, term, quarters, q_of, after=None, carry_dz=True):
+def _probe(solver, controller, term, quarters, q_of, **kwargs):
     if isinstance(solver, diffrax.AbstractImplicitSolver):
         rf = solver.root_finder
         names = [
@@ -404,7 +451,50 @@ def _probe(solver, controller, term, quarters, q_of, after=None, carry_dz=True):
             solver,
             [values[a]() for a in names],
         )
-    return _Probe(solver, diffrax.ODETerm(term), quarters, q_of, after, carry_dz)
+    return _Probe(solver, diffrax.ODETerm(term), quarters, q_of, **kwargs)
+
+
+def _second(z):
+    return z[1]
+
+
+def _w0(term, t0, z0, args, q0, *, dz=True, stop=None):
+    """The initial state: $q$ `inf` (no window reached); with `stop`, stopped at $t_0$ if
+    `z0` already is converged or diverged."""
+    q = jnp.full((len(_QUARTERS),) + jnp.shape(q0), jnp.inf, jnp.result_type(q0))
+    dz0 = term(t0, z0, args) if (dz or stop is not None) else None
+    w = _W(z0, q, dz0 if dz else None)
+    if stop is None:
+        return w
+    kind = stop(z0, dz0)
+    return _W(z0, q, w.dz, jnp.where(kind != 0, t0, jnp.inf).astype(kind.dtype), kind)
+
+
+def _after_stop(subs, ts, ys, t_final, early):
+    """The user's saves as a terminating event leaves them, for a run that stopped
+    (`early`) before $t_1$: entries after the stop are `inf`, and a `t1` save, the stopping
+    time and state, follows the last entry before it."""
+
+    def one(sub, ts, ys):
+        keep = ts <= t_final
+        n, last = jnp.sum(keep), jnp.sum(jnp.isfinite(ts)) - 1  # last: the t1 save
+
+        def cut(a, full=None):
+            mask = keep.reshape((-1,) + (1,) * (a.ndim - 1))
+            b = jnp.where(mask, a, jnp.inf) if eqx.is_inexact_array(a) else a
+            if sub.t1 and not sub.steps:  # with steps, the stopping step's save is the t1 one
+                b = b.at[n].set(a[last] if full is None else full)
+            return jnp.where(early, b, a)
+
+        return cut(ts, t_final), jax.tree_util.tree_map(cut, ys)
+
+    is_sub = lambda x: isinstance(x, diffrax.SubSaveAt)  # noqa: E731
+    flat_subs, treedef = jax.tree_util.tree_flatten(subs, is_leaf=is_sub)
+    out = [
+        one(sub, t, y)
+        for sub, t, y in zip(flat_subs, treedef.flatten_up_to(ts), treedef.flatten_up_to(ys))
+    ]
+    return treedef.unflatten([o[0] for o in out]), treedef.unflatten([o[1] for o in out])
 
 
 def _with_static(saveat, ys, static, static_leaves):
@@ -440,24 +530,26 @@ def simulate(
 ) -> SimulateResult:
     r"""Integrate $\dot θ = h(θ)$ from `y0` over $[t_0, t_1]$ and classify the trajectory.
 
-    Two terminating events (boolean `diffrax.Event`s, checked after every accepted step):
-    **converged** when $\|h(y)\| <$ `converge_tol` (diffrax's steady-state event never fires
-    on a centre, hence the bounded horizon) and **diverged** when $\|y\| >$ `diverge_norm`
-    or $y$ is non-finite. A run that reaches `t1` is **cycling** when it is recurrent —
+    The run stops after the accepted step that ends **converged** — $\|h(y)\| <$
+    `converge_tol` (never on a centre, hence the bounded horizon) — or **diverged** —
+    $\|y\| >$ `diverge_norm` or $y$ non-finite: what two terminating boolean
+    `diffrax.Event`s check, with the same steps, stopping time and saves (`inf` after the
+    stop), but read off the derivative the solver already has. A run that reaches `t1` is **cycling** when it is recurrent —
     `conserved` (if given) has drifted by at most `conserved_rtol` relative to
     $\max(|H(y_0)|, 1)$ (checked on `n_check` equally spaced times), else the amplitude —
     the root-mean-square of $r = \|y - y^*\|$ (of $r = \|h(y)\|$ without `y_star`) — over
     the last quarter of the run matches the second quarter to `cycle_rtol` — and
     **undecided** otherwise (see `gdgan.Outcome`). The amplitude is carried through the
     solve as one extra ODE component $\dot Q = r^2$ (excluded from the step-size control,
-    so the steps are those of the bare solve; read at four times; no extra field
-    evaluation without `y_star`).
+    so the steps are those of the bare solve; no extra field evaluation without `y_star`),
+    read at the four quarter times inside the step that crosses each.
 
-    Cost. Per accepted Tsit5 step: 6 field evaluations of the solve plus 1 for the
-    convergence event. Under `jax.vmap` every save point is interpolated for every
-    trajectory: with the default `saveat` (`n_save` = 1 001 times) a vmapped `simulate`
-    took 3.6× as long as with `saveat=diffrax.SaveAt(t1=True)` (Dirac-GAN, 1 000 runs),
-    which costs about what a hand-written vmapped `diffeqsolve` does (see
+    Cost. Per Tsit5 step: its 6 field evaluations and nothing more — the convergence test
+    reuses the step's last stage (first same as last; a solver without that property
+    pays one evaluation per step). Under `jax.vmap` every save point is interpolated for
+    every trajectory: with the default `saveat` (`n_save` = 1 001 times) a vmapped
+    `simulate` took 3.6× as long as with `saveat=diffrax.SaveAt(t1=True)` (Dirac-GAN,
+    1 000 runs), which costs what a hand-written vmapped `diffeqsolve` does (see
     `benchmarks/README.md`). Pass `SaveAt(t1=True)` when only the end point and the outcome
     are needed (what `gdgan.sweep` does). `conserved` adds `n_check` interpolated points.
 
@@ -472,7 +564,7 @@ def simulate(
       float32); `dt0`: initial step (`None`: chosen by the
       controller); `max_steps`; `throw`: raise on solver failure (diffrax's meaning);
       `adjoint`: a diffrax adjoint (default `RecursiveCheckpointAdjoint`, so `jax.grad`
-      works through the events); `args`: passed to `field`.
+      works through the stopping rule); `args`: passed to `field`.
     - `converge_tol`, `diverge_norm`, `conserved_rtol`, `cycle_rtol`, `n_check` (used only
       with `conserved`): the outcome criteria above. `y_star`: an equilibrium to measure the distance to.
       `conserved(y) -> scalar`: a first integral of the flow, if known.
@@ -653,18 +745,14 @@ def _solve(field, y0, args, y_star, opt: _Options):
     )
     controller = _controller(opt)
     windows = _Windows(term_fn, y_star)
+    stop = _Stop(opt.converge_tol, opt.diverge_norm)
     solver = _probe(
         diffrax.Tsit5() if opt.solver is None else opt.solver,
         controller,
         windows,
         quarters,
         q_of=_second,
-    )
-    event = diffrax.Event(
-        {
-            "converged": _SteadyState(opt.converge_tol),
-            "diverged": _Diverged(opt.diverge_norm),
-        }
+        stop=stop,
     )
     z0 = (params, jnp.zeros((), dtype))
     kwargs = {} if opt.adjoint is None else {"adjoint": opt.adjoint}
@@ -675,11 +763,10 @@ def _solve(field, y0, args, y_star, opt: _Options):
         t0,
         t1,
         opt.dt0,
-        _w0(windows, t0, z0, args, z0[1]),
+        _w0(windows, t0, z0, args, z0[1], stop=stop),
         args,
         saveat=inner,
-        stepsize_controller=controller,
-        event=event,
+        stepsize_controller=_Stopping(controller, t1),
         max_steps=opt.max_steps,
         throw=opt.throw,
         progress_meter=progress,
@@ -687,25 +774,26 @@ def _solve(field, y0, args, y_star, opt: _Options):
     )
     sol_ts, sol_ys = list(sol.ts), list(sol.ys)
     user = None if t1_only else (sol_ts.pop(0), sol_ys.pop(0))
-    final_ts, ((final_ys, _), (final_h, _), final_q) = sol_ts[0], sol_ys[0]
-    q = final_q[-1]
-    user_ts, user_ys = user or (final_ts, final_ys)  # t1 only: the final save is the user's
-    y_final = jax.tree_util.tree_map(lambda a: a[-1], final_ys)
-    t_final = final_ts[-1]
+    final = jax.tree_util.tree_map(lambda a: a[-1], sol_ys[0])
+    stopped = final.kind != 0
+    t_final = jnp.where(stopped, final.t_stop, sol_ts[0][-1])
+    y_final = final.z[0]
+    if user is None:  # t1 only: the final save is the user's
+        user_ts, user_ys = t_final[None], jax.tree_util.tree_map(lambda a: a[None], y_final)
+    else:
+        user_ts, user_ys = _after_stop(saveat.subs, *user, t_final, stopped & (t_final < t1))
 
-    mask = sol.event_mask
-    ev_conv = mask["converged"] if mask is not None else jnp.array(False)
-    ev_div = mask["diverged"] if mask is not None else jnp.array(False)
-    event_hit = sol.result == diffrax.RESULTS.event_occurred
-    ok = (sol.result == diffrax.RESULTS.successful) | event_hit
+    ok = sol.result == diffrax.RESULTS.successful
     hit_max = sol.result == diffrax.RESULTS.max_steps_reached
     final_norm = tree_norm(y_final)
-    diverged = (event_hit & ev_div) | ~jnp.isfinite(final_norm) | (final_norm > opt.diverge_norm)
+    diverged = (final.kind == 2) | ~jnp.isfinite(final_norm) | (final_norm > opt.diverge_norm)
     diverged = diverged | (~ok & ~hit_max)
-    converged = event_hit & ev_conv
-    residual = tree_norm(jax.tree_util.tree_map(lambda a: a[-1], final_h))
+    converged = final.kind == 1
+    residual = tree_norm(final.dz[0])
+    # the step after a stop (to t1) is not one of the run's
+    steps = sol.stats["num_accepted_steps"] - (stopped & (final.t_stop < t1))
     distance = jnp.asarray(jnp.nan, dtype) if y_star is None else tree_distance(y_final, y_star)
-    ratio = window_ratio(q)
+    ratio = window_ratio(final.q)
     drift = jnp.asarray(jnp.nan, dtype)
     if opt.conserved is not None:
         h = jnp.asarray(sol_ys[1], dtype)
@@ -735,7 +823,7 @@ def _solve(field, y0, args, y_star, opt: _Options):
         distance=distance,
         amplitude_ratio=ratio,
         conserved_drift=drift,
-        steps=sol.stats["num_accepted_steps"],
+        steps=steps,
     )
 
 

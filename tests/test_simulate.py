@@ -396,3 +396,41 @@ def test_implicit_solver_with_a_constant_step_needs_tolerances():
             stepsize_controller=diffrax.ConstantStepSize(),
             dt0=0.1,
         )
+
+
+@pytest.mark.parametrize(
+    "saveat",
+    [
+        diffrax.SaveAt(ts=jnp.linspace(0.0, 200.0, 7), t1=True),
+        diffrax.SaveAt(t0=True, ts=jnp.linspace(0.0, 200.0, 5)),
+        diffrax.SaveAt(steps=True, t1=True),
+    ],
+    ids=["ts+t1", "t0+ts", "steps+t1"],
+)
+def test_saves_after_an_early_stop_are_diffrax_events(saveat):
+    """A run that converges early (the stable spiral): its saves must be what a plain diffrax
+    solve with a terminating event gives — the same times and states before the stop, `inf`
+    after it, the `t1` save at the stopping time right after the last one before it."""
+    kw = dict(rtol=1e-9, atol=1e-9, max_steps=4096)
+    out = gdgan.simulate(
+        linear_field, Y0, 200.0, args=A_SPIRAL, converge_tol=1e-6, saveat=saveat, **kw
+    )
+    ref = diffrax.diffeqsolve(
+        diffrax.ODETerm(linear_field),
+        diffrax.Tsit5(),
+        0.0,
+        200.0,
+        None,
+        Y0,
+        A_SPIRAL,
+        saveat=saveat,
+        stepsize_controller=diffrax.PIDController(rtol=1e-9, atol=1e-9),
+        event=diffrax.Event(lambda t, y, a, **k: _norm(linear_field(t, y, a)) < 1e-6),
+        max_steps=4096,
+    )
+    assert out.outcome == gdgan.Outcome.converged and float(out.t_final) < 150.0
+    np.testing.assert_array_equal(np.isinf(out.ts), np.isinf(ref.ts))
+    np.testing.assert_allclose(out.ts, ref.ts, rtol=1e-12)
+    for a, b in zip(jax.tree_util.tree_leaves(out.ys), jax.tree_util.tree_leaves(ref.ys)):
+        np.testing.assert_array_equal(np.isinf(a), np.isinf(b))
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-15)

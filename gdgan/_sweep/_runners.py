@@ -21,7 +21,7 @@ from jax.sharding import PartitionSpec as P
 
 from .._analysis import stability
 from .._results import enum_code
-from .._simulate import _QUARTERS, Outcome, _OnW, _probe, _solve, _w0, classify, window_ratio
+from .._simulate import _QUARTERS, _W, Outcome, _OnW, _probe, _solve, _w0, classify, window_ratio
 from .._simulate import _Options as _SimOptions
 from .._train import discrete_stability, train
 from .._tree import ravel_arrays
@@ -201,7 +201,7 @@ class _RunNorm(eqx.Module):
     d: int = eqx.field(static=True)
 
     def __call__(self, w):
-        return jnp.max(jnp.sqrt(jnp.mean(jnp.square(w[0][:, : self.d]), axis=1)))
+        return jnp.max(jnp.sqrt(jnp.mean(jnp.square(w.z[:, : self.d]), axis=1)))
 
 
 def _run_batch(opt, Pb, params, V):
@@ -269,15 +269,15 @@ def _run_batch(opt, Pb, params, V):
         after=after,
         carry_dz=False,
     )
-    z0, dz0, q0 = _w0(rhs, t0, z0, None, z0[:, d + 1])
-    z0, dz0 = after(z0, dz0)  # runs that start finished
+    w0 = _w0(rhs, t0, z0, None, z0[:, d + 1])
+    w0 = _W(after(w0.z, w0.dz)[0], w0.q)  # runs that start finished
     sol = diffrax.diffeqsolve(
         diffrax.ODETerm(_OnW(rhs)),
         solver,
         t0,
         t1,
         None,
-        (z0, q0),
+        w0,
         None,
         saveat=diffrax.SaveAt(t1=True),
         stepsize_controller=controller,
@@ -285,8 +285,7 @@ def _run_batch(opt, Pb, params, V):
         throw=False,
         adjoint=diffrax.ForwardMode(),
     )
-    zf, q = sol.ys
-    zf, q = zf[-1], q[-1]
+    zf, q = sol.ys.z[-1], sol.ys.q[-1]
     Yf, tau = zf[:, :d], zf[:, d]
     hit_max = sol.result == diffrax.RESULTS.max_steps_reached
     ok = sol.result == diffrax.RESULTS.successful
