@@ -312,9 +312,9 @@ class _Probe(diffrax.AbstractAdaptiveSolver):
       first-same-as-last property (Tsit5, the default; Dopri5, Dopri8) the last stage the
       step already computed, so the convergence test costs no field evaluation (one in
       seven of a Tsit5 step); otherwise one evaluation per step;
-    - $q$, $Q$ = `q_of(z)` read at the `quarters` of the run, interpolated by the step that
-      crosses each (diffrax's `SubSaveAt(ts=...)` does the same in an inner loop after
-      every step);
+    - $q$, $Q$ = `q_of(z)` read at the `quarters` of the run inside the step that crosses
+      each (`_read_quarters`; diffrax's `SubSaveAt(ts=...)` would interpolate the whole
+      state in an inner loop after every step);
     - with `stop`, when and why the run stopped: the stop is the end of the step after
       which `stop(z, dz)` says converged or diverged (what a terminating `diffrax.Event`
       checks, without the event's carried dense output); every later step leaves $w$ as
@@ -329,7 +329,6 @@ class _Probe(diffrax.AbstractAdaptiveSolver):
     quarters: jax.Array
     q_of: Any = eqx.field(static=True)
     after: Any = eqx.field(static=True, default=None)
-    carry_dz: bool = eqx.field(static=True, default=True)
     stop: _Stop | None = None
 
     @property
@@ -369,16 +368,13 @@ class _Probe(diffrax.AbstractAdaptiveSolver):
         dz1 = None
         if fsal:
             dz1 = state[1]  # diffrax's FSAL solver state: (first step?, f(t1, z1))
-        elif self.carry_dz or self.after is not None or self.stop is not None:
+        else:
             dz1 = self.solver.func(self.term, t1_in, z1, args)
-        interp = self.solver.interpolation_cls(t0=t0, t1=t1_in, **dense)
-        at = jax.vmap(lambda s: self.q_of(interp.evaluate(s)))(jnp.clip(self.quarters, t0, t1_in))
-        crossed = (self.quarters > t0) & (self.quarters <= t1_in)
-        q1 = jnp.where(crossed.reshape((-1,) + (1,) * (at.ndim - 1)), at, w0.q)
+        q1 = _read_quarters(self.quarters, t0, t1_in, self.q_of, w0, z1, dz1)
         if self.after is not None:
             z1, dz1 = self.after(z1, dz1)
             state = (state[0], dz1) if fsal else state
-        w1 = _W(z1, q1, dz1 if self.carry_dz else None)
+        w1 = _W(z1, q1, dz1)
         if self.stop is not None:
             kind = self.stop(z1, dz1)
             t_stop = jnp.where(kind != 0, t1, jnp.inf).astype(kind.dtype)
@@ -391,6 +387,25 @@ class _Probe(diffrax.AbstractAdaptiveSolver):
 
     def func(self, terms, t0, w0, args):
         return w0.zero_carried(self.solver.func(self.term, t0, w0.z, args))
+
+
+def _read_quarters(quarters, t0, t1, q_of, w0, z1, dz1):
+    r"""$q$ after the step $[t_0, t_1]$: $Q$ at each quarter time the step crosses, by the
+    cubic Hermite interpolant of $Q$ from its values and derivatives ($\dot Q = r^2$) at
+    the two ends — fourth-order accurate like the solver's own dense output, for a few
+    operations instead of an interpolation of the whole state."""
+    h = t1 - t0
+    s = jnp.where(h > 0, (quarters - t0) / jnp.where(h > 0, h, 1.0), 0.0)
+    s = s.reshape((-1,) + (1,) * jnp.ndim(q_of(z1)))
+    q0, q1, m0, m1 = q_of(w0.z), q_of(z1), h * q_of(w0.dz), h * q_of(dz1)
+    at = (
+        (2 * s**3 - 3 * s**2 + 1) * q0
+        + (s**3 - 2 * s**2 + s) * m0
+        + (3 * s**2 - 2 * s**3) * q1
+        + (s**3 - s**2) * m1
+    )
+    crossed = ((quarters > t0) & (quarters <= t1)).reshape(s.shape)
+    return jnp.where(crossed, at, w0.q)
 
 
 class _Stopping(diffrax.AbstractStepSizeController):
@@ -458,16 +473,15 @@ def _second(z):
     return z[1]
 
 
-def _w0(term, t0, z0, args, q0, *, dz=True, stop=None):
+def _w0(term, t0, z0, args, q0, *, stop=None):
     """The initial state: $q$ `inf` (no window reached); with `stop`, stopped at $t_0$ if
     `z0` already is converged or diverged."""
     q = jnp.full((len(_QUARTERS),) + jnp.shape(q0), jnp.inf, jnp.result_type(q0))
-    dz0 = term(t0, z0, args) if (dz or stop is not None) else None
-    w = _W(z0, q, dz0 if dz else None)
+    dz0 = term(t0, z0, args)
     if stop is None:
-        return w
+        return _W(z0, q, dz0)
     kind = stop(z0, dz0)
-    return _W(z0, q, w.dz, jnp.where(kind != 0, t0, jnp.inf).astype(kind.dtype), kind)
+    return _W(z0, q, dz0, jnp.where(kind != 0, t0, jnp.inf).astype(kind.dtype), kind)
 
 
 def _after_stop(subs, ts, ys, t_final, early):

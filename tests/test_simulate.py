@@ -335,9 +335,12 @@ def test_carried_derivative_equals_the_event_solve(solver):
 def test_window_readings_equal_diffrax_saves(solver):
     r"""A centre in one plane and a decaying spiral in the other ($\dot y = By$): the run
     reaches $t_1$, crossing all four quarters. The amplitude ratio `simulate` computes from
-    $Q$ read inside the crossing steps must equal the one from diffrax's `SubSaveAt` at the
-    quarter times, and both must be $\sqrt{\int_{3/4}^{1} r^2 / \int_{1/4}^{1/2} r^2}$ of the
-    closed form ($r^2 = ρ_1^2 + ρ_2^2 e^{-0.4 t}$, $ρ_i$ the initial radii per plane)."""
+    $Q$ read inside the crossing steps (cubic Hermite from $Q$ and $\dot Q = r^2$ at the step's
+    ends) must agree with the one from diffrax's `SubSaveAt` (the solver's own dense
+    output) at the quarter times — two fourth-order interpolants, equal to well within the
+    solver's tolerance — and both must be $\sqrt{\int_{3/4}^{1} r^2 / \int_{1/4}^{1/2} r^2}$
+    of the closed form ($r^2 = ρ_1^2 + ρ_2^2 e^{-0.4 t}$, $ρ_i$ the initial radii per
+    plane)."""
     B = A_SPIRAL.at[0, 0].set(0.0).at[1, 1].set(0.0)
     t1, tol = 20.0, 1e-10 if not isinstance(solver, diffrax.Heun) else 1e-7
     out = gdgan.simulate(
@@ -355,7 +358,7 @@ def test_window_readings_equal_diffrax_saves(solver):
     ref = _hand_solve(B, t1, solver, tol, 1e-12)
     q = np.asarray(ref.ys[1])
     ratio_ref = np.sqrt((q[3] - q[2]) / (q[1] - q[0]))
-    np.testing.assert_allclose(float(out.amplitude_ratio), ratio_ref, rtol=1e-9)
+    np.testing.assert_allclose(float(out.amplitude_ratio), ratio_ref, rtol=100 * tol)
     r1, r2 = float(jnp.sum(Y0["disc"] ** 2)), float(jnp.sum(Y0["gen"] ** 2))
 
     def integral(a, b):  # of r1 + r2 exp(-0.4 t) over [a, b]

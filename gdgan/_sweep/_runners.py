@@ -267,10 +267,10 @@ def _run_batch(opt, Pb, params, V):
         quarters,
         q_of=lambda z: z[:, d + 1],
         after=after,
-        carry_dz=False,
     )
     w0 = _w0(rhs, t0, z0, None, z0[:, d + 1])
-    w0 = _W(after(w0.z, w0.dz)[0], w0.q)  # runs that start finished
+    z0, dz0 = after(w0.z, w0.dz)  # runs that start finished
+    w0 = _W(z0, w0.q, dz0)
     sol = diffrax.diffeqsolve(
         diffrax.ODETerm(_OnW(rhs)),
         solver,
