@@ -44,6 +44,9 @@ def _port():
 def _pair(out, resume, fault=None):
     port = _port()
     env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "GDGAN_SWEEP_FAULT")}
+    # processes that may be killed keep their compiled programs to themselves: a torn entry
+    # in the shared persistent cache would crash whichever test reads it next
+    env["JAX_COMPILATION_CACHE_DIR"] = os.path.join(os.path.dirname(str(out)), "jax-cache")
     procs = []
     for pid in (0, 1):
         e = dict(env)

@@ -203,6 +203,9 @@ KILLED = textwrap.dedent("""
 
 def _run(out, resume, fault=None):
     env = {k: v for k, v in os.environ.items() if k != "GDGAN_SWEEP_FAULT"}
+    # a process that may be killed keeps its compiled programs to itself: a torn entry in
+    # the shared persistent cache would crash whichever test reads it next
+    env["JAX_COMPILATION_CACHE_DIR"] = os.path.join(os.path.dirname(str(out)), "jax-cache")
     if fault:
         env["GDGAN_SWEEP_FAULT"] = fault
     script = KILLED.format(tests=os.path.join(ROOT, "tests"), out=out, resume=resume)
