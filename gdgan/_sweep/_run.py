@@ -443,6 +443,8 @@ def sweep(
 
     def to_global(x, batched=True):
         x = np.asarray(x)
+        if mesh.size == 1:  # one device: plain arrays, nothing sharded to trace around
+            return jnp.asarray(x)
         sh = sharding if batched else replicated
         return jax.make_array_from_callback(x.shape, sh, lambda i: x[i])
 

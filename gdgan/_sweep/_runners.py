@@ -21,7 +21,17 @@ from jax.sharding import PartitionSpec as P
 
 from .._analysis import stability
 from .._results import enum_code
-from .._simulate import _QUARTERS, _W, Outcome, _OnW, _probe, _solve, _w0, classify, window_ratio
+from .._simulate import (
+    _QUARTERS,
+    _W,
+    Outcome,
+    _OnW,
+    _probe,
+    _solve,
+    _w0,
+    classify,
+    window_ratio,
+)
 from .._simulate import _Options as _SimOptions
 from .._train import discrete_stability, train
 from .._tree import ravel_arrays
