@@ -45,7 +45,7 @@ class Outcome(eqx.Enumeration):
 
     The criteria are those of `gdgan.simulate` (and `gdgan.train`, per step):
 
-    - `converged`: the steady-state event fired, $\\|h(y)\\| <$ `converge_tol`;
+    - `converged`: the steady-state test fired after a step, $\\|h(y)\\| <$ `converge_tol`;
     - `diverged`: $\\|y\\| >$ `diverge_norm`, a non-finite state, or a solver failure;
     - `cycling`: reached `t1` bounded, not converged and *recurrent*: a given conserved
       quantity stayed within `conserved_rtol`, or (without one) the amplitude of the
@@ -189,7 +189,7 @@ class _Term(eqx.Module):
 
 @eqx.filter_jit
 def _term_call(term, t, p, args):
-    """One field evaluation as its own jitted function: the solver, the events and the
+    """One field evaluation as its own jitted function: the solver, the stop test and the
     post-processing evaluate the field at up to a dozen places, and each would trace it
     again (a penalised field is a gradient of gradients: tens of ms per trace); this way
     it is traced once per shape and reused."""
