@@ -445,6 +445,10 @@ class _OnW(eqx.Module):
         return w.zero_carried(self.term(t, w.z, args))
 
 
+def _pid(controller):
+    return getattr(controller, "controller", controller)
+
+
 def _probe(solver, controller, term, quarters, q_of, **kwargs):
     if isinstance(solver, diffrax.AbstractImplicitSolver):
         rf = solver.root_finder
@@ -459,7 +463,7 @@ def _probe(solver, controller, term, quarters, q_of, **kwargs):
         values = {
             "rtol": lambda: controller.rtol,
             "atol": lambda: controller.atol,
-            "norm": lambda: _StateNorm(controller.norm.norm, outer=False),  # on z
+            "norm": lambda: _StateNorm(_pid(controller).norm.norm, outer=False),  # on z
         }
         solver = eqx.tree_at(
             lambda s: [getattr(s.root_finder, a) for a in names],
@@ -693,8 +697,15 @@ def _controller(opt):
     controller = opt.stepsize_controller
     if controller is None:
         controller = diffrax.PIDController(rtol=opt.rtol, atol=opt.atol)
+    # the error is measured on y only (a PIDController with step_ts / jump_ts is a
+    # ClipStepSizeController around one)
     if isinstance(controller, diffrax.PIDController):
         controller = eqx.tree_at(lambda c: c.norm, controller, _StateNorm(controller.norm))
+    elif isinstance(controller, diffrax.ClipStepSizeController) and isinstance(
+        controller.controller, diffrax.PIDController
+    ):
+        norm = _StateNorm(controller.controller.norm)
+        controller = eqx.tree_at(lambda c: c.controller.norm, controller, norm)
     return controller
 
 

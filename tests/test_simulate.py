@@ -437,3 +437,24 @@ def test_saves_after_an_early_stop_are_diffrax_events(saveat):
     for a, b in zip(jax.tree_util.tree_leaves(out.ys), jax.tree_util.tree_leaves(ref.ys)):
         np.testing.assert_array_equal(np.isinf(a), np.isinf(b))
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-15)
+
+
+def test_step_ts_controller_measures_the_error_on_the_state_only():
+    """`PIDController(..., jump_ts=...)` is a `ClipStepSizeController` around a PID: its error
+    must be measured on $y$ alone, as the plain PID's is (not on the carried amplitude
+    integral, nor diluted by the carried quantities), so before the first jump time it takes
+    exactly the plain controller's steps."""
+    s = gdgan.systems.get("lq", loss="wgan")
+    field = s.field(gdgan.GradientPenalty(0.3))
+    runs = [
+        gdgan.simulate(
+            field, s.init, 30.0, stepsize_controller=c, saveat=diffrax.SaveAt(steps=True)
+        )
+        for c in (
+            diffrax.PIDController(rtol=1e-8, atol=1e-8),
+            diffrax.PIDController(rtol=1e-8, atol=1e-8, jump_ts=jnp.array([5.0])),
+        )
+    ]
+    before = [np.asarray(r.ts)[np.asarray(r.ts) < 5.0] for r in runs]
+    assert len(before[0]) > 20
+    np.testing.assert_array_equal(before[0], before[1])
