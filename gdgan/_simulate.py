@@ -365,7 +365,6 @@ class _Probe(diffrax.AbstractAdaptiveSolver):
         )
         fsal = isinstance(self.solver, diffrax.AbstractRungeKutta) and self.solver.tableau.fsal
         fsal = fsal and isinstance(state, tuple) and len(state) == 2
-        dz1 = None
         if fsal:
             dz1 = state[1]  # diffrax's FSAL solver state: (first step?, f(t1, z1))
         else:
@@ -374,11 +373,12 @@ class _Probe(diffrax.AbstractAdaptiveSolver):
         if self.after is not None:
             z1, dz1 = self.after(z1, dz1)
             state = (state[0], dz1) if fsal else state
-        w1 = _W(z1, q1, dz1)
-        if self.stop is not None:
+        if self.stop is None:
+            w1 = _W(z1, q1, dz1)
+        else:
             kind = self.stop(z1, dz1)
             t_stop = jnp.where(kind != 0, t1, jnp.inf).astype(kind.dtype)
-            w1 = _W(z1, q1, w1.dz, t_stop, kind)
+            w1 = _W(z1, q1, dz1, t_stop, kind)
             w1 = jax.tree_util.tree_map(lambda a, b: jnp.where(frozen, a, b), w0, w1)
             result = diffrax.RESULTS.where(frozen, diffrax.RESULTS.successful, result)
         if err is not None:
