@@ -218,7 +218,7 @@ class _Windows(eqx.Module):
 
 
 class _W(eqx.Module):
-    r"""The state of the solve: $z$ — $(y, Q)$ in `simulate`, the $[Y, τ, Q, a]$ array in the
+    r"""The state of the solve: $z$ — $(y, Q)$ in `simulate`, the $[Y, c, Q]$ array in the
     shared-step sweep — and what `_Probe` carries beside it, with no derivative of its own:
     $q$, $Q$ read at the quarters of the run (`inf` until crossed); `dz`, $f(t, z)$ at the
     end of the last step; `t_stop` and `kind`, when and why the run stopped (`inf` and 0
@@ -320,7 +320,7 @@ class _Probe(diffrax.AbstractAdaptiveSolver):
       checks, without the event's carried dense output); every later step leaves $w$ as
       it is, and `_Stopping` makes the next step the last, to $t_1$.
 
-    `after(z1, dz1) -> (z1, dz1)`, if given, edits an accepted step's end point and the
+    `after(t1, z1, dz1) -> (z1, dz1)`, if given, edits an accepted step's end point and the
     derivative there (the shared-step sweep freezes finished runs with it, once per step);
     an FSAL solver's stored derivative is replaced by the edited one."""
 
@@ -371,7 +371,7 @@ class _Probe(diffrax.AbstractAdaptiveSolver):
             dz1 = self.solver.func(self.term, t1_in, z1, args)
         q1 = _read_quarters(self.quarters, t0, t1_in, self.q_of, w0, z1, dz1)
         if self.after is not None:
-            z1, dz1 = self.after(z1, dz1)
+            z1, dz1 = self.after(t1_in, z1, dz1)
             state = (state[0], dz1) if fsal else state
         if self.stop is None:
             w1 = _W(z1, q1, dz1)

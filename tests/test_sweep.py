@@ -416,3 +416,29 @@ def test_cli_sweep_and_resume(tmp_path):
     again = run_cli(*args, "--resume")
     assert again.returncode == 0, again.stderr[-2000:]
     assert json.loads(again.stdout)["outcomes"] == summary["outcomes"]
+
+
+@pytest.mark.parametrize("mode", ["vmap", "batch"])
+def test_plain_function_field_and_a_blow_up(mode):
+    """`make` returning a plain function (no module: built inside the compiled chunk).
+    $\\dot x = -x$, $\\dot y = y^2$: from $y_0 = 1/2$, $y = 1/(2 - t)$ passes
+    `diverge_norm` = 1000 at $t = 2 - 10^{-3}$ (x is below 1 by then), so that run stops
+    diverged in $[1.999, 2)$; the others ($y_0 \\le 0$) stay bounded to $t_1$."""
+
+    def make(p):
+        return lambda t, s, a: {"disc": -s["disc"], "gen": s["gen"] ** 2}
+
+    inits = {"disc": np.array([1.0, 1.0, 1.0]), "gen": np.array([0.5, -0.2, 0.0])}
+    res = gdgan.sweep(
+        make,
+        inits=inits,
+        t1=10.0,
+        mode=mode,
+        spectrum=False,
+        diverge_norm=1e3,
+        rtol=1e-8,
+        atol=1e-8,
+    )
+    assert list(res.outcome_name) == ["diverged", "undecided", "undecided"]
+    assert 1.999 <= float(res.t_final[0]) < 2.0
+    np.testing.assert_allclose(res.t_final[1:], 10.0)

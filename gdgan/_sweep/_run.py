@@ -38,6 +38,7 @@ function instead, and then keyed on `make` itself.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import sys
@@ -455,7 +456,7 @@ def sweep(
             built = structural(spec, params, n)
             if built is not None:
                 return built
-            opt = eqx.tree_at(lambda o: o.spec, opt, spec, is_leaf=lambda x: x is None)
+            opt = dataclasses.replace(opt, spec=spec)  # a static field: not `eqx.tree_at`
         return None
 
     # -- grid-point spectra (at the equilibrium), computed once

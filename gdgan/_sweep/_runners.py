@@ -215,13 +215,14 @@ class _RunNorm(eqx.Module):
 
 
 def _run_batch(opt, Pb, params, V):
-    r"""The chunk as one state with one shared step: the `(runs, d + 3)` array
-    $[Y, τ, Q, a]$ with $\dot Y = a H(Y)$, $\dot τ = a$ (a run's stopping time) and
-    $\dot Q = a r^2$ (the amplitude windows of `Outcome`), where the mask $a \in \{0, 1\}$
-    is constant within a step and cleared after the accepted step that ends converged,
-    diverged or non-finite: the test `simulate`'s events make, on the derivative the
-    solver already has (FSAL). One array rather than a tuple: the solver's stage
-    arithmetic is then one fused loop per stage."""
+    r"""The chunk as one state with one shared step: the `(runs, d + 2)` array $[Y, c, Q]$.
+    A run is active while $c < 0$: then $c = -1 - t$ ($\dot c = -1$), $\dot Y = H(Y)$
+    and $\dot Q = r^2$ (the amplitude windows of `Outcome`). After the accepted step that
+    ends converged, diverged or non-finite — the test `simulate` makes, on the derivative
+    the solver already has (FSAL) — it is frozen: $c$ becomes that step's end time (its
+    stopping time) and every derivative of the run is zero. The mask is constant within a
+    step. One array rather than a tuple: the solver's stage arithmetic is then one fused
+    loop per stage."""
     dt = opt.dtype
     if Pb is None:  # built under jit from `make` (fallback), one per run
         prs = eqx.filter_vmap(lambda p: opt.problem(None, p))(params)
@@ -244,31 +245,30 @@ def _run_batch(opt, Pb, params, V):
     d = Y0.shape[1]
 
     def rhs(t, z, args):
-        Y, a = z[:, :d], z[:, d + 2]
+        Y, on = z[:, :d], z[:, d] < 0
         H = vmap(h_one, 0)(prs, Y)
         r2 = jnp.sum(jnp.square(Y - Ystar), axis=1) if prs.equilibria else jnp.sum(H**2, axis=1)
-        on = a > 0
         return jnp.concatenate(
             [
                 jnp.where(on[:, None], H, 0.0),
-                a[:, None],
+                -on.astype(dt)[:, None],
                 jnp.where(on, r2, 0.0)[:, None],
-                0 * a[:, None],
             ],
             axis=1,
         )
 
-    def after(z1, dz1):  # freeze the runs that have finished, once per accepted step
-        Y, H = z1[:, :d], dz1[:, :d]
+    def after(t, z1, dz1):  # freeze the runs that have finished, once per accepted step
+        Y, H, c = z1[:, :d], dz1[:, :d], z1[:, d]
         r2h = jnp.sum(jnp.square(H), axis=1)
         nrm = jnp.linalg.norm(Y, axis=1)
-        still = (z1[:, d + 2] > 0) & (r2h >= ctol**2) & jnp.isfinite(nrm) & (nrm <= bound)
+        still = (c < 0) & (r2h >= ctol**2) & jnp.isfinite(nrm) & (nrm <= bound)
         still = still & jnp.isfinite(r2h)
-        return z1.at[:, d + 2].set(still.astype(dt)), jnp.where(still[:, None], dz1, 0.0)
+        c = jnp.where(still | (c >= 0), c, t)  # a run frozen now: its stopping time
+        return z1.at[:, d].set(c), jnp.where(still[:, None], dz1, 0.0)
 
     t0, t1 = jnp.zeros((), dt), opt.t1
     quarters = t0 + (t1 - t0) * jnp.asarray(_QUARTERS, dt)
-    z0 = jnp.concatenate([Y0, jnp.zeros((n, 2), dt), jnp.ones((n, 1), dt)], axis=1)
+    z0 = jnp.concatenate([Y0, -jnp.ones((n, 1), dt), jnp.zeros((n, 1), dt)], axis=1)
     controller = diffrax.PIDController(rtol=opt.rtol, atol=opt.atol, norm=_RunNorm(d))
     solver = _probe(
         diffrax.Tsit5() if opt.solver is None else opt.solver,
@@ -279,7 +279,7 @@ def _run_batch(opt, Pb, params, V):
         after=after,
     )
     w0 = _w0(rhs, t0, z0, None, z0[:, d + 1])
-    z0, dz0 = after(w0.z, w0.dz)  # runs that start finished
+    z0, dz0 = after(t0, w0.z, w0.dz)  # runs that start finished
     w0 = _W(z0, w0.q, dz0)
     sol = diffrax.diffeqsolve(
         diffrax.ODETerm(_OnW(rhs)),
@@ -296,7 +296,8 @@ def _run_batch(opt, Pb, params, V):
         adjoint=diffrax.ForwardMode(),
     )
     zf, q = sol.ys.z[-1], sol.ys.q[-1]
-    Yf, tau = zf[:, :d], zf[:, d]
+    Yf, c = zf[:, :d], zf[:, d]
+    tau = jnp.where(c >= 0, c, -1.0 - c)  # the stopping time, or the time reached
     hit_max = sol.result == diffrax.RESULTS.max_steps_reached
     ok = sol.result == diffrax.RESULTS.successful
     Hf = vmap(h_one, 0)(prs, jnp.where(jnp.isfinite(Yf), Yf, 0.0))
