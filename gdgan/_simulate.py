@@ -446,7 +446,11 @@ class _OnW(eqx.Module):
 
 
 def _pid(controller):
-    return getattr(controller, "controller", controller)
+    """The controller that sets the steps: a PIDController with `step_ts` / `jump_ts` is a
+    `ClipStepSizeController` around one."""
+    if isinstance(controller, diffrax.ClipStepSizeController):
+        return controller.controller
+    return controller
 
 
 def _probe(solver, controller, term, quarters, q_of, **kwargs):
@@ -697,15 +701,9 @@ def _controller(opt):
     controller = opt.stepsize_controller
     if controller is None:
         controller = diffrax.PIDController(rtol=opt.rtol, atol=opt.atol)
-    # the error is measured on y only (a PIDController with step_ts / jump_ts is a
-    # ClipStepSizeController around one)
-    if isinstance(controller, diffrax.PIDController):
-        controller = eqx.tree_at(lambda c: c.norm, controller, _StateNorm(controller.norm))
-    elif isinstance(controller, diffrax.ClipStepSizeController) and isinstance(
-        controller.controller, diffrax.PIDController
-    ):
-        norm = _StateNorm(controller.controller.norm)
-        controller = eqx.tree_at(lambda c: c.controller.norm, controller, norm)
+    if isinstance(_pid(controller), diffrax.PIDController):  # the error is measured on y only
+        norm = _StateNorm(_pid(controller).norm)
+        controller = eqx.tree_at(lambda c: _pid(c).norm, controller, norm)
     return controller
 
 

@@ -104,6 +104,7 @@ def _post(opt, pr, v_final):
     """residual, distance, nearest, verdict, max_real at a final state."""
     finite = jnp.all(jnp.isfinite(v_final))
     y = opt.unravel(jnp.where(finite, v_final, 0.0))
+    # the field itself, not the solve's carried derivative: the same bits for any chunk size
     residual = jnp.where(finite, _norm(opt.flat(pr.field(0.0, y, None))), jnp.nan)
     if pr.equilibria:
         dist = jnp.stack([_norm(v_final - opt.flat(e)) for e in pr.equilibria])
