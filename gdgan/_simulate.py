@@ -218,22 +218,24 @@ class _Windows(eqx.Module):
 
 
 class _W(eqx.Module):
-    r"""The state of the solve: $z$ — $(y, Q)$ in `simulate`, the $[Y, c, Q]$ array in the
-    shared-step sweep — and what `_Probe` carries beside it, with no derivative of its own:
-    $q$, $Q$ read at the quarters of the run (`inf` until crossed); `dz`, $f(t, z)$ at the
-    end of the last step; `t_stop` and `kind`, when and why the run stopped (`inf` and 0
-    while it runs; kind 1 converged, 2 diverged)."""
+    r"""The state of the solve: $z$ — $(y, Q)$ in `simulate`, the runs' states $Y$ in the
+    shared-step sweep — and what is carried beside it, with no derivative of its own: $q$,
+    $Q$ read at the quarters of the run (`inf` until crossed); `dz`, $f(t, z)$ at the end of
+    the last step; `t_stop` and `kind`, when and why the run stopped (`inf` and 0 while it
+    runs; kind 1 converged, 2 diverged); `Q`, the running $Q$ where it is carried rather
+    than integrated (the shared-step sweep, one per run)."""
 
     z: Any
     q: Any
     dz: Any = None
     t_stop: Any = None
     kind: Any = None
+    Q: Any = None
 
     def zero_carried(self, dz):
         """$\\dot w$: `dz` for $z$, zero for everything carried."""
         zero = lambda x: jax.tree_util.tree_map(jnp.zeros_like, x)  # noqa: E731
-        return _W(dz, zero(self.q), zero(self.dz), zero(self.t_stop), zero(self.kind))
+        return _W(dz, *(zero(a) for a in (self.q, self.dz, self.t_stop, self.kind, self.Q)))
 
 
 def _y(w):
@@ -363,12 +365,8 @@ class _Probe(diffrax.AbstractAdaptiveSolver):
         z1, err, dense, state, result = self.solver.step(
             self.term, t0, t1_in, w0.z, args, solver_state, made_jump
         )
-        fsal = isinstance(self.solver, diffrax.AbstractRungeKutta) and self.solver.tableau.fsal
-        fsal = fsal and isinstance(state, tuple) and len(state) == 2
-        if fsal:
-            dz1 = state[1]  # diffrax's FSAL solver state: (first step?, f(t1, z1))
-        else:
-            dz1 = self.solver.func(self.term, t1_in, z1, args)
+        fsal = self.fsal(state)
+        dz1 = state[1] if fsal else self.solver.func(self.term, t1_in, z1, args)
         q1 = _read_quarters(self.quarters, t0, t1_in, self.q_of, w0, z1, dz1)
         if self.after is not None:
             z1, dz1 = self.after(t1_in, z1, dz1)
@@ -388,16 +386,30 @@ class _Probe(diffrax.AbstractAdaptiveSolver):
     def func(self, terms, t0, w0, args):
         return w0.zero_carried(self.solver.func(self.term, t0, w0.z, args))
 
+    def fsal(self, state):
+        """Whether the solver state after a step is diffrax's FSAL one, (first step?,
+        $f(t_1, z_1)$): the derivative at the step's end, already computed."""
+        fsal = isinstance(self.solver, diffrax.AbstractRungeKutta) and self.solver.tableau.fsal
+        return fsal and isinstance(state, tuple) and len(state) == 2
+
 
 def _read_quarters(quarters, t0, t1, q_of, w0, z1, dz1):
     r"""$q$ after the step $[t_0, t_1]$: $Q$ at each quarter time the step crosses, by the
     cubic Hermite interpolant of $Q$ from its values and derivatives ($\dot Q = r^2$) at
     the two ends — fourth-order accurate like the solver's own dense output, for a few
     operations instead of an interpolation of the whole state."""
+    q0, q1, dq0, dq1 = q_of(w0.z), q_of(z1), q_of(w0.dz), q_of(dz1)
+    return _hermite_quarters(quarters, t0, t1, q0, q1, dq0, dq1, w0.q)
+
+
+def _hermite_quarters(quarters, t0, t1, q0, q1, dq0, dq1, q):
+    """`q` with the entries of the `quarters` in $(t_0, t_1]$ replaced by the cubic Hermite
+    interpolant of $Q$ from its values `q0`, `q1` and derivatives `dq0`, `dq1` at $t_0$,
+    $t_1$ (`q`: the quarters on the leading axis)."""
     h = t1 - t0
     s = jnp.where(h > 0, (quarters - t0) / jnp.where(h > 0, h, 1.0), 0.0)
-    s = s.reshape((-1,) + (1,) * jnp.ndim(q_of(z1)))
-    q0, q1, m0, m1 = q_of(w0.z), q_of(z1), h * q_of(w0.dz), h * q_of(dz1)
+    s = s.reshape((-1,) + (1,) * jnp.ndim(q1))
+    m0, m1 = h * dq0, h * dq1
     at = (
         (2 * s**3 - 3 * s**2 + 1) * q0
         + (s**3 - 2 * s**2 + s) * m0
@@ -405,7 +417,7 @@ def _read_quarters(quarters, t0, t1, q_of, w0, z1, dz1):
         + (s**3 - s**2) * m1
     )
     crossed = ((quarters > t0) & (quarters <= t1)).reshape(s.shape)
-    return jnp.where(crossed, at, w0.q)
+    return jnp.where(crossed, at, q)
 
 
 class _Stopping(diffrax.AbstractStepSizeController):
@@ -453,7 +465,7 @@ def _pid(controller):
     return controller
 
 
-def _probe(solver, controller, term, quarters, q_of, **kwargs):
+def _probe(solver, controller, term, quarters, q_of, *, cls=None, **kwargs):
     if isinstance(solver, diffrax.AbstractImplicitSolver):
         rf = solver.root_finder
         names = [
@@ -464,17 +476,20 @@ def _probe(solver, controller, term, quarters, q_of, **kwargs):
                 "solver: an implicit solver with a constant step needs its root finder's "
                 "rtol and atol, e.g. diffrax.Kvaerno5(root_finder=diffrax.VeryChord(1e-8, 1e-8))"
             )
+        norm = _pid(controller).norm  # on w; the root finder's is on z
         values = {
             "rtol": lambda: controller.rtol,
             "atol": lambda: controller.atol,
-            "norm": lambda: _StateNorm(_pid(controller).norm.norm, outer=False),  # on z
+            "norm": lambda: (
+                _StateNorm(norm.norm, outer=False) if isinstance(norm, _StateNorm) else norm
+            ),
         }
         solver = eqx.tree_at(
             lambda s: [getattr(s.root_finder, a) for a in names],
             solver,
             [values[a]() for a in names],
         )
-    return _Probe(solver, diffrax.ODETerm(term), quarters, q_of, **kwargs)
+    return (cls or _Probe)(solver, diffrax.ODETerm(term), quarters, q_of, **kwargs)
 
 
 def _second(z):

@@ -25,10 +25,11 @@ from .._simulate import (
     _QUARTERS,
     _W,
     Outcome,
+    _hermite_quarters,
     _OnW,
+    _Probe,
     _probe,
     _solve,
-    _w0,
     classify,
     window_ratio,
 )
@@ -100,12 +101,13 @@ def _norm(x):
     return jnp.sqrt(jnp.sum(jax.lax.optimization_barrier(jnp.square(x))))
 
 
-def _post(opt, pr, v_final):
-    """residual, distance, nearest, verdict, max_real at a final state."""
+def _post(opt, pr, v_final, residual=None):
+    """residual (unless given), distance, nearest, verdict, max_real at a final state."""
     finite = jnp.all(jnp.isfinite(v_final))
     y = opt.unravel(jnp.where(finite, v_final, 0.0))
-    # the field itself, not the solve's carried derivative: the same bits for any chunk size
-    residual = jnp.where(finite, _norm(opt.flat(pr.field(0.0, y, None))), jnp.nan)
+    if residual is None:
+        residual = _norm(opt.flat(pr.field(0.0, y, None)))
+    residual = jnp.where(finite, residual, jnp.nan)
     if pr.equilibria:
         dist = jnp.stack([_norm(v_final - opt.flat(e)) for e in pr.equilibria])
         dist = jnp.where(jnp.isfinite(dist), dist, jnp.inf)
@@ -121,8 +123,8 @@ def _post(opt, pr, v_final):
     return residual, distance, nearest, verdict, max_real
 
 
-def _finish(opt, pr, outcome, v0, v_final, t_final, n_steps, t_conv):
-    residual, distance, nearest, verdict, max_real = _post(opt, pr, v_final)
+def _finish(opt, pr, outcome, v0, v_final, t_final, n_steps, t_conv, residual=None):
+    residual, distance, nearest, verdict, max_real = _post(opt, pr, v_final, residual)
     conv = outcome == enum_code(Outcome.converged)
     return {
         "outcome": outcome.astype(jnp.int32),
@@ -161,14 +163,18 @@ def _sim_options(opt):
 
 
 def _run_simulate(opt, pr, p, v):
-    """One trajectory: exactly `gdgan.simulate(..., saveat=SaveAt(t1=True))`."""
+    """One trajectory: `gdgan.simulate(..., saveat=SaveAt(t1=True))` on the state as one
+    flat array (one leaf: less to trace and compile; the same steps, as the error norm is an
+    RMS over all entries either way), its residual the carried derivative's norm (no
+    further evaluation of the field)."""
     pr = opt.problem(pr, p)
-    y0 = opt.y0(pr, v)
-    y_star = pr.equilibria[0] if pr.equilibria else None
-    res = _solve(pr.field, y0, None, y_star, _sim_options(opt))
-    vf = opt.flat(res.y_final)
+    v0 = opt.flat(opt.y0(pr, v))
+    y_star = opt.flat(pr.equilibria[0]) if pr.equilibria else None
+    field = lambda t, u, args: opt.flat(pr.field(t, opt.unravel(u), args))  # noqa: E731
+    res = _solve(field, v0, None, y_star, _sim_options(opt))
+    vf = res.y_final
     return _finish(
-        opt, pr, enum_code(res.outcome), opt.flat(y0), vf, res.t_final, res.steps, res.t_final
+        opt, pr, enum_code(res.outcome), v0, vf, res.t_final, res.steps, res.t_final, res.residual
     )
 
 
@@ -206,25 +212,115 @@ def _run_train(opt, pr, p, v):
 
 class _RunNorm(eqx.Module):
     """The controller's norm for the batch: each run's RMS error (what it would be alone),
-    maximised over the runs; the carried columns (stopping time, windows, mask) and the
-    rest of the solve's state excluded."""
-
-    d: int = eqx.field(static=True)
+    maximised over the runs; the carried parts excluded (of $w$, or of $Y$ itself)."""
 
     def __call__(self, w):
-        return jnp.max(jnp.sqrt(jnp.mean(jnp.square(w.z[:, : self.d]), axis=1)))
+        Y = w.z if isinstance(w, _W) else w
+        return jnp.max(jnp.sqrt(jnp.mean(jnp.square(Y), axis=1)))
+
+
+class _BatchProbe(_Probe):
+    r"""`_Probe` for the shared-step sweep, $z = Y$, the `(runs, d)` states. A run is active
+    until the accepted step that ends converged, diverged or non-finite — the test `simulate`
+    makes, on the derivative the solver already has (FSAL) — and then frozen: `t_stop`
+    records that step's end, and from the next step on the term (given the mask of active
+    runs as its `args`) returns zero for it, so its row neither moves nor counts in the
+    error. The mask is constant within a step. $Q = \int r^2$ is carried per run rather than
+    integrated, so the state has the runs' columns only: each step adds $\int r^2$ over it
+    by the corrected trapezoid rule $\frac h2 (r_0^2 + r_1^2) + \frac{h^2}{12}
+    (\dot{(r^2)}_0 - \dot{(r^2)}_1)$, with $\dot{(r^2)} = 2 (Y - Y^*) \cdot H$ (fourth order;
+    without an equilibrium $r = \|H\|$, whose derivative is not at hand: the plain trapezoid
+    rule, second order)."""
+
+    ystar: Any = None
+    ctol: Any = None
+    bound: Any = None
+
+    def init(self, terms, t0, t1, w0, args):
+        return self.solver.init(self.term, t0, t1, w0.z, jnp.isinf(w0.t_stop))
+
+    def func(self, terms, t0, w0, args):
+        return w0.zero_carried(self.solver.func(self.term, t0, w0.z, jnp.isinf(w0.t_stop)))
+
+    def step(self, terms, t0, t1, w0, args, solver_state, made_jump):
+        on = jnp.isinf(w0.t_stop)
+        Y1, err, dense, state, result = self.solver.step(
+            self.term, t0, t1, w0.z, on, solver_state, made_jump
+        )
+        fsal = self.fsal(state)
+        H1 = state[1] if fsal else self.solver.func(self.term, t1, Y1, on)
+        (r0, dr0), (r1, dr1), h = self.r2(w0.z, w0.dz), self.r2(Y1, H1), t1 - t0
+        Q1 = jnp.where(on, w0.Q + h / 2 * (r0 + r1) + h**2 / 12 * (dr0 - dr1), w0.Q)
+        q1 = _hermite_quarters(self.quarters, t0, t1, w0.Q, Q1, r0, r1, w0.q)
+        t_stop, H1 = self.freeze(t1, Y1, H1, w0.t_stop)
+        w1 = _W(Y1, jnp.where(on, q1, w0.q), H1, t_stop, Q=Q1)
+        state = (state[0], H1) if fsal else state
+        return w1, w1.zero_carried(err), dict(inner=dense, w0=w0, frozen=False), state, result
+
+    def r2(self, Y, H):
+        """$r^2$ per run and its time derivative."""
+        if self.ystar is None:
+            return jnp.sum(jnp.square(H), axis=1), 0.0
+        e = Y - self.ystar
+        return jnp.sum(jnp.square(e), axis=1), 2 * jnp.sum(e * H, axis=1)
+
+    def freeze(self, t, Y, H, t_stop):
+        """The stopping times and derivatives once the runs that end converged or diverged
+        at `t` (state `Y`, derivative `H`) are stopped there."""
+        r2h = jnp.sum(jnp.square(H), axis=1)
+        nrm = jnp.linalg.norm(Y, axis=1)
+        on = jnp.isinf(t_stop)
+        still = on & (r2h >= self.ctol**2) & jnp.isfinite(r2h)
+        still = still & jnp.isfinite(nrm) & (nrm <= self.bound)
+        return jnp.where(still | ~on, t_stop, t), jnp.where(still[:, None], H, 0.0)
+
+
+def batch_solve(
+    rhs, Y0, Ystar, t1, *, rtol, atol, converge_tol, diverge_norm, solver=None, max_steps
+):
+    """The shared-step solve of `rhs(t, Y, on)` (`on`: the mask of active runs, or `None`)
+    from the `(runs, d)` states `Y0` over $[0, t_1]$ (`Ystar`: the runs' equilibria, or
+    `None`); diffrax's solution, its final state a `_W`."""
+    dt = Y0.dtype
+    n = Y0.shape[0]
+    t0 = jnp.zeros((), dt)
+    quarters = t0 + (t1 - t0) * jnp.asarray(_QUARTERS, dt)
+    controller = diffrax.PIDController(rtol=rtol, atol=atol, norm=_RunNorm())
+    probe = _probe(
+        diffrax.Tsit5() if solver is None else solver,
+        controller,
+        rhs,
+        quarters,
+        q_of=None,
+        cls=_BatchProbe,
+        ystar=Ystar,
+        ctol=converge_tol,
+        bound=diverge_norm,
+    )
+    q = jnp.full((len(_QUARTERS), n), jnp.inf, dt)
+    # runs that start finished stop at t0
+    t_stop, dz0 = probe.freeze(t0, Y0, rhs(t0, Y0, None), jnp.full((n,), jnp.inf, dt))
+    w0 = _W(Y0, q, dz0, t_stop, Q=jnp.zeros((n,), dt))
+    return diffrax.diffeqsolve(
+        diffrax.ODETerm(_OnW(rhs)),
+        probe,
+        t0,
+        t1,
+        None,
+        w0,
+        None,
+        saveat=diffrax.SaveAt(t1=True),
+        stepsize_controller=controller,
+        max_steps=max_steps,
+        throw=False,
+        adjoint=diffrax.ForwardMode(),
+    )
 
 
 def _run_batch(opt, Pb, params, V):
-    r"""The chunk as one state with one shared step: the `(runs, d + 2)` array $[Y, c, Q]$.
-    A run is active while $c < 0$: then $c = -1 - t$ ($\dot c = -1$), $\dot Y = H(Y)$
-    and $\dot Q = r^2$ (the amplitude windows of `Outcome`). After the accepted step that
-    ends converged, diverged or non-finite — the test `simulate` makes, on the derivative
-    the solver already has (FSAL) — it is frozen: $c$ becomes that step's end time (its
-    stopping time) and every derivative of the run is zero. The mask is constant within a
-    step. One array rather than a tuple: the solver's stage arithmetic is then one fused
-    loop per stage."""
-    dt = opt.dtype
+    r"""The chunk as one state with one shared step (`_BatchProbe`): the runs' states, one
+    row each, one array rather than a tuple, so that the solver's stage arithmetic is one
+    fused loop per stage."""
     if Pb is None:  # built under jit from `make` (fallback), one per run
         prs = eqx.filter_vmap(lambda p: opt.problem(None, p))(params)
     else:
@@ -234,78 +330,37 @@ def _run_batch(opt, Pb, params, V):
         return eqx.filter_vmap(lambda pr, *a: f(unconst(pr), *a), in_axes=(eqx.if_array(0), *rest))
 
     Y0 = vmap(lambda pr, v: opt.flat(opt.y0(pr, v)), 0)(prs, V)
-    n = Y0.shape[0]
 
     def h_one(pr, y):
         return opt.flat(pr.field(0.0, opt.unravel(y), None))
 
-    if prs.equilibria:
-        Ystar = vmap(lambda pr, v: opt.flat(pr.equilibria[0]), 0)(prs, V)
-    ctol, bound = opt.converge_tol, opt.diverge_norm
-
-    d = Y0.shape[1]
-
-    def rhs(t, z, args):
-        Y, on = z[:, :d], z[:, d] < 0
+    def rhs(t, Y, on):  # on: the active runs (None: all, for diffeqsolve's own checks)
         H = vmap(h_one, 0)(prs, Y)
-        r2 = jnp.sum(jnp.square(Y - Ystar), axis=1) if prs.equilibria else jnp.sum(H**2, axis=1)
-        return jnp.concatenate(
-            [
-                jnp.where(on[:, None], H, 0.0),
-                -on.astype(dt)[:, None],
-                jnp.where(on, r2, 0.0)[:, None],
-            ],
-            axis=1,
-        )
+        return H if on is None else jnp.where(on[:, None], H, 0.0)
 
-    def after(t, z1, dz1):  # freeze the runs that have finished, once per accepted step
-        Y, H, c = z1[:, :d], dz1[:, :d], z1[:, d]
-        r2h = jnp.sum(jnp.square(H), axis=1)
-        nrm = jnp.linalg.norm(Y, axis=1)
-        still = (c < 0) & (r2h >= ctol**2) & jnp.isfinite(nrm) & (nrm <= bound)
-        still = still & jnp.isfinite(r2h)
-        c = jnp.where(still | (c >= 0), c, t)  # a run frozen now: its stopping time
-        return z1.at[:, d].set(c), jnp.where(still[:, None], dz1, 0.0)
-
-    t0, t1 = jnp.zeros((), dt), opt.t1
-    quarters = t0 + (t1 - t0) * jnp.asarray(_QUARTERS, dt)
-    z0 = jnp.concatenate([Y0, -jnp.ones((n, 1), dt), jnp.zeros((n, 1), dt)], axis=1)
-    controller = diffrax.PIDController(rtol=opt.rtol, atol=opt.atol, norm=_RunNorm(d))
-    solver = _probe(
-        diffrax.Tsit5() if opt.solver is None else opt.solver,
-        controller,
+    Ystar = vmap(lambda pr, v: opt.flat(pr.equilibria[0]), 0)(prs, V) if prs.equilibria else None
+    bound = opt.diverge_norm
+    sol = batch_solve(
         rhs,
-        quarters,
-        q_of=lambda z: z[:, d + 1],
-        after=after,
-    )
-    w0 = _w0(rhs, t0, z0, None, z0[:, d + 1])
-    z0, dz0 = after(t0, w0.z, w0.dz)  # runs that start finished
-    w0 = _W(z0, w0.q, dz0)
-    sol = diffrax.diffeqsolve(
-        diffrax.ODETerm(_OnW(rhs)),
-        solver,
-        t0,
-        t1,
-        None,
-        w0,
-        None,
-        saveat=diffrax.SaveAt(t1=True),
-        stepsize_controller=controller,
+        Y0,
+        Ystar,
+        opt.t1,
+        rtol=opt.rtol,
+        atol=opt.atol,
+        converge_tol=opt.converge_tol,
+        diverge_norm=bound,
+        solver=opt.solver,
         max_steps=opt.max_steps,
-        throw=False,
-        adjoint=diffrax.ForwardMode(),
     )
-    zf, q = sol.ys.z[-1], sol.ys.q[-1]
-    Yf, c = zf[:, :d], zf[:, d]
-    tau = jnp.where(c >= 0, c, -1.0 - c)  # the stopping time, or the time reached
+    Yf, q, t_stop = sol.ys.z[-1], sol.ys.q[-1], sol.ys.t_stop[-1]
+    tau = jnp.where(jnp.isfinite(t_stop), t_stop, sol.ts[-1])  # stopping time, or time reached
     hit_max = sol.result == diffrax.RESULTS.max_steps_reached
     ok = sol.result == diffrax.RESULTS.successful
     Hf = vmap(h_one, 0)(prs, jnp.where(jnp.isfinite(Yf), Yf, 0.0))
     rf = jnp.linalg.norm(Hf, axis=1)
     nf = jnp.linalg.norm(Yf, axis=1)
     diverged = ~jnp.isfinite(nf) | (nf > bound) | (~ok & ~hit_max)
-    converged = (rf < ctol) & ~diverged
+    converged = (rf < opt.converge_tol) & ~diverged
     ratio = window_ratio(q.T)
     outcome = jax.vmap(
         lambda c, dv, a: enum_code(
@@ -319,7 +374,7 @@ def _run_batch(opt, Pb, params, V):
         )
     )(converged, diverged, ratio)
     n_steps = jnp.broadcast_to(sol.stats["num_accepted_steps"], outcome.shape)
-    t_final = jnp.where(converged | diverged, tau, jnp.where(hit_max, jnp.nan, t1))
+    t_final = jnp.where(converged | diverged, tau, jnp.where(hit_max, jnp.nan, opt.t1))
     finish = lambda pr, o, v0, vf, tf, ns: _finish(opt, pr, o, v0, vf, tf, ns, tf)  # noqa: E731
     return vmap(finish, 0, 0, 0, 0, 0)(prs, outcome, Y0, Yf, t_final, n_steps)
 
