@@ -169,8 +169,8 @@ def _cold_warm(fn, repeats):
     start = time.perf_counter()
     out = jax.block_until_ready(fn())
     cold = time.perf_counter() - start
-    warm = float("inf")
-    for _ in range(max(1, repeats)):
+    warm = float("inf") if repeats else float("nan")
+    for _ in range(repeats):
         start = time.perf_counter()
         out = jax.block_until_ready(fn())
         warm = min(warm, time.perf_counter() - start)
@@ -329,14 +329,87 @@ def machine():
     }
 
 
+def jax_methods(name, f, Y0, repeats):
+    """The JAX rows: label -> callable returning (cold s, warm s, output)."""
+    return {
+        "d vmap diffrax": lambda: method_vmap(f, Y0, repeats),
+        "e shared step": lambda: method_shared(f, Y0, repeats),
+        "e' per-run norm": lambda: method_shared(f, Y0, repeats, RunNorm()),
+        "vmap(simulate)": lambda: method_simulate(name, Y0, repeats),
+        "gdgan vmap": lambda: method_gdgan(name, Y0, "vmap", repeats),
+        "gdgan batch": lambda: method_gdgan(name, Y0, "batch", repeats),
+    }
+
+
+def initial_states(name, B):
+    system, reg = SYSTEMS[name]
+    f, center = flat_field(system, reg)
+    rng = np.random.default_rng(0)
+    return f, np.asarray(center) + rng.uniform(-1, 1, (B, center.size))
+
+
+def one_cold(name, B, label):
+    """The first call of one JAX row in this (fresh) process, compilation included."""
+    f, Y0 = initial_states(name, B)
+    jax.block_until_ready(jnp.asarray(Y0))
+    return jax_methods(name, f, Y0, 0)[label]()[0]
+
+
+def fresh_cold(systems, B, rounds):
+    """Cold seconds of each JAX row, each a first call in a fresh Python process with no
+    persistent compilation cache: `rounds` rounds, the rows interleaved within each round
+    (so that a slow spell of a shared machine falls on every row alike). Returns rows
+    with the minimum and the median over the rounds."""
+    import statistics
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
+    times = {}
+    for _ in range(rounds):
+        for name in systems:
+            for label in jax_methods(name, None, None, 0):
+                cmd = [sys.executable, __file__, "--one-cold", label, "--system", name]
+                cmd += ["--runs", str(B)]
+                out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+                secs = float(out.stdout.strip().splitlines()[-1])
+                times.setdefault((name, label), []).append(secs)
+                print(f"{name:<16} B={B:<7} {label:<15} fresh cold {secs:.3f}s", file=sys.stderr)
+    return [
+        {
+            "system": name,
+            "batch": B,
+            "method": label,
+            "cold_min_s": min(t),
+            "cold_median_s": statistics.median(t),
+            "cold_all_s": t,
+        }
+        for (name, label), t in times.items()
+    ]
+
+
+def cold_table(rows):
+    lines = [
+        "| system | method | cold min | cold median | ratio (median) to its hand-written row |",
+        "|---|---|---:|---:|---:|",
+    ]
+    keyed = {(r["system"], r["method"]): r for r in rows}
+    base = {"gdgan vmap": "d vmap diffrax", "vmap(simulate)": "d vmap diffrax"}
+    base |= {"gdgan batch": "e shared step"}
+    for r in rows:
+        b = keyed.get((r["system"], base.get(r["method"], "")))
+        ratio = f"{b['cold_median_s'] / r['cold_median_s']:.2f}x" if b else ""
+        lines.append(
+            f"| {r['system']} | {r['method']} | {r['cold_min_s']:.2f} s | "
+            f"{r['cold_median_s']:.2f} s | {ratio} |"
+        )
+    return "\n".join(lines)
+
+
 def run(sizes, cap, repeats, systems):
     rows = []
     torch_msg = None
     for name in systems:
-        system, reg = SYSTEMS[name]
-        f, center = flat_field(system, reg)
-        rng = np.random.default_rng(0)
-        Y_all = np.asarray(center) + rng.uniform(-1, 1, (max(sizes), center.size))
+        f, Y_all = initial_states(name, max(sizes))
         ref = reference(f, Y_all[:4])
         for B in sizes:
             Y0 = Y_all[:B]
@@ -345,14 +418,7 @@ def run(sizes, cap, repeats, systems):
                 "b diffrax loop": lambda: method_loop(f, Y0, cap),
                 "c torchdiffeq": lambda: method_torch(name, Y0, cap),
             }
-            jitted = {
-                "d vmap diffrax": lambda: method_vmap(f, Y0, repeats),
-                "e shared step": lambda: method_shared(f, Y0, repeats),
-                "e' per-run norm": lambda: method_shared(f, Y0, repeats, RunNorm()),
-                "vmap(simulate)": lambda: method_simulate(name, Y0, repeats),
-                "gdgan vmap": lambda: method_gdgan(name, Y0, "vmap", repeats),
-                "gdgan batch": lambda: method_gdgan(name, Y0, "batch", repeats),
-            }
+            jitted = jax_methods(name, f, Y0, repeats)
             for label, fn in {**loops, **jitted}.items():
                 with PeakMemory() as mem:
                     r = fn()
@@ -451,7 +517,18 @@ def main(argv=None):
     )
     ap.add_argument("--repeats", type=int, default=2, help="warm calls (minimum reported)")
     ap.add_argument("--system", choices=list(SYSTEMS), action="append")
+    ap.add_argument(
+        "--cold-rounds",
+        type=int,
+        default=0,
+        help="also time each JAX row's first call in fresh processes, this many rounds, "
+        "at the largest batch size",
+    )
+    ap.add_argument("--one-cold", help=argparse.SUPPRESS)  # internal: one fresh-process row
     args = ap.parse_args(argv)
+    if args.one_cold:
+        print(one_cold(args.system[0], args.runs[0], args.one_cold))
+        return
     sizes = [1, 10, 100] if args.quick else [1, 10, 100, 1000, 10_000]
     if args.full:
         sizes.append(100_000)
@@ -459,7 +536,9 @@ def main(argv=None):
         sizes = args.runs
     info = machine()
     info["load_before"] = [round(x, 2) for x in os.getloadavg()]
-    rows, torch_msg = run(sizes, args.cap, args.repeats, args.system or list(SYSTEMS))
+    systems = args.system or list(SYSTEMS)
+    rows, torch_msg = run(sizes, args.cap, args.repeats, systems)
+    cold = fresh_cold(systems, max(sizes), args.cold_rounds) if args.cold_rounds else []
     info["load_after"] = [round(x, 2) for x in os.getloadavg()]
     if args.json:
         print(
@@ -469,6 +548,7 @@ def main(argv=None):
                     "atol": ATOL,
                     "t1": T1,
                     "rows": rows,
+                    "fresh_cold": cold,
                     "machine": info,
                     "note": torch_msg,
                 }
@@ -476,6 +556,9 @@ def main(argv=None):
         )
     else:
         print(table(rows, torch_msg, info))
+        if cold:
+            print("\nFirst call in a fresh process (no persistent compilation cache):\n")
+            print(cold_table(cold))
 
 
 if __name__ == "__main__":
