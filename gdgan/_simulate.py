@@ -320,17 +320,12 @@ class _Probe(diffrax.AbstractAdaptiveSolver):
     - with `stop`, when and why the run stopped: the stop is the end of the step after
       which `stop(z, dz)` says converged or diverged (what a terminating `diffrax.Event`
       checks, without the event's carried dense output); every later step leaves $w$ as
-      it is, and `_Stopping` makes the next step the last, to $t_1$.
-
-    `after(t1, z1, dz1) -> (z1, dz1)`, if given, edits an accepted step's end point and the
-    derivative there (the shared-step sweep freezes finished runs with it, once per step);
-    an FSAL solver's stored derivative is replaced by the edited one."""
+      it is, and `_Stopping` makes the next step the last, to $t_1$."""
 
     solver: diffrax.AbstractSolver
     term: diffrax.ODETerm  # the ODE on z; the term diffeqsolve passes (on w) is not used
     quarters: jax.Array
     q_of: Any = eqx.field(static=True)
-    after: Any = eqx.field(static=True, default=None)
     stop: _Stop | None = None
 
     @property
@@ -365,12 +360,8 @@ class _Probe(diffrax.AbstractAdaptiveSolver):
         z1, err, dense, state, result = self.solver.step(
             self.term, t0, t1_in, w0.z, args, solver_state, made_jump
         )
-        fsal = self.fsal(state)
-        dz1 = state[1] if fsal else self.solver.func(self.term, t1_in, z1, args)
+        dz1 = state[1] if self.fsal(state) else self.solver.func(self.term, t1_in, z1, args)
         q1 = _read_quarters(self.quarters, t0, t1_in, self.q_of, w0, z1, dz1)
-        if self.after is not None:
-            z1, dz1 = self.after(t1_in, z1, dz1)
-            state = (state[0], dz1) if fsal else state
         if self.stop is None:
             w1 = _W(z1, q1, dz1)
         else:

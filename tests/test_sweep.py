@@ -132,6 +132,8 @@ def test_batch_mode_agrees_with_loop_to_tolerance(reference):
     res = gdgan.sweep(make_lq, GRID, mode="batch", **KW)
     np.testing.assert_array_equal(res.outcome_name, reference.outcome_name)
     np.testing.assert_allclose(res.y_final, reference.y_final, atol=1e-6)
+    # the residual is the derivative each run carries from its last step: h at y_final
+    np.testing.assert_allclose(res.residual, reference.residual, atol=1e-5)
     assert np.all(res.steps == res.steps[0])  # one shared step sequence
 
 

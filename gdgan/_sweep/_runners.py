@@ -163,18 +163,25 @@ def _sim_options(opt):
 
 
 def _run_simulate(opt, pr, p, v):
-    """One trajectory: `gdgan.simulate(..., saveat=SaveAt(t1=True))` on the state as one
-    flat array (one leaf: less to trace and compile; the same steps, as the error norm is an
-    RMS over all entries either way), its residual the carried derivative's norm (no
-    further evaluation of the field)."""
+    """One trajectory: exactly `gdgan.simulate(..., saveat=SaveAt(t1=True))`, its residual
+    the norm of the derivative the solve carries (no further evaluation of the field). The
+    state stays a pytree: flattened to one array, its leaves would be sliced out and stacked
+    again at every field evaluation (20 % slower on the penalised LQ WGAN)."""
     pr = opt.problem(pr, p)
-    v0 = opt.flat(opt.y0(pr, v))
-    y_star = opt.flat(pr.equilibria[0]) if pr.equilibria else None
-    field = lambda t, u, args: opt.flat(pr.field(t, opt.unravel(u), args))  # noqa: E731
-    res = _solve(field, v0, None, y_star, _sim_options(opt))
-    vf = res.y_final
+    y0 = opt.y0(pr, v)
+    y_star = pr.equilibria[0] if pr.equilibria else None
+    res = _solve(pr.field, y0, None, y_star, _sim_options(opt))
+    vf = opt.flat(res.y_final)
     return _finish(
-        opt, pr, enum_code(res.outcome), v0, vf, res.t_final, res.steps, res.t_final, res.residual
+        opt,
+        pr,
+        enum_code(res.outcome),
+        opt.flat(y0),
+        vf,
+        res.t_final,
+        res.steps,
+        res.t_final,
+        res.residual,
     )
 
 
@@ -252,9 +259,11 @@ class _BatchProbe(_Probe):
         (r0, dr0), (r1, dr1), h = self.r2(w0.z, w0.dz), self.r2(Y1, H1), t1 - t0
         Q1 = jnp.where(on, w0.Q + h / 2 * (r0 + r1) + h**2 / 12 * (dr0 - dr1), w0.Q)
         q1 = _hermite_quarters(self.quarters, t0, t1, w0.Q, Q1, r0, r1, w0.q)
-        t_stop, H1 = self.freeze(t1, Y1, H1, w0.t_stop)
-        w1 = _W(Y1, jnp.where(on, q1, w0.q), H1, t_stop, Q=Q1)
-        state = (state[0], H1) if fsal else state
+        t_stop, H1_on = self.freeze(t1, Y1, H1, w0.t_stop)
+        # w keeps each run's last derivative (at its stop: its residual); the solver, zero
+        dz = jnp.where(on[:, None], H1, w0.dz)
+        w1 = _W(Y1, jnp.where(on, q1, w0.q), dz, t_stop, Q=Q1)
+        state = (state[0], H1_on) if fsal else state
         return w1, w1.zero_carried(err), dict(inner=dense, w0=w0, frozen=False), state, result
 
     def r2(self, Y, H):
@@ -299,7 +308,8 @@ def batch_solve(
     )
     q = jnp.full((len(_QUARTERS), n), jnp.inf, dt)
     # runs that start finished stop at t0
-    t_stop, dz0 = probe.freeze(t0, Y0, rhs(t0, Y0, None), jnp.full((n,), jnp.inf, dt))
+    dz0 = rhs(t0, Y0, None)
+    t_stop, _ = probe.freeze(t0, Y0, dz0, jnp.full((n,), jnp.inf, dt))
     w0 = _W(Y0, q, dz0, t_stop, Q=jnp.zeros((n,), dt))
     return diffrax.diffeqsolve(
         diffrax.ODETerm(_OnW(rhs)),
@@ -356,8 +366,7 @@ def _run_batch(opt, Pb, params, V):
     tau = jnp.where(jnp.isfinite(t_stop), t_stop, sol.ts[-1])  # stopping time, or time reached
     hit_max = sol.result == diffrax.RESULTS.max_steps_reached
     ok = sol.result == diffrax.RESULTS.successful
-    Hf = vmap(h_one, 0)(prs, jnp.where(jnp.isfinite(Yf), Yf, 0.0))
-    rf = jnp.linalg.norm(Hf, axis=1)
+    rf = jnp.linalg.norm(sol.ys.dz[-1], axis=1)  # at each run's last state
     nf = jnp.linalg.norm(Yf, axis=1)
     diverged = ~jnp.isfinite(nf) | (nf > bound) | (~ok & ~hit_max)
     converged = (rf < opt.converge_tol) & ~diverged
@@ -375,8 +384,11 @@ def _run_batch(opt, Pb, params, V):
     )(converged, diverged, ratio)
     n_steps = jnp.broadcast_to(sol.stats["num_accepted_steps"], outcome.shape)
     t_final = jnp.where(converged | diverged, tau, jnp.where(hit_max, jnp.nan, opt.t1))
-    finish = lambda pr, o, v0, vf, tf, ns: _finish(opt, pr, o, v0, vf, tf, ns, tf)  # noqa: E731
-    return vmap(finish, 0, 0, 0, 0, 0)(prs, outcome, Y0, Yf, t_final, n_steps)
+
+    def finish(pr, o, v0, vf, tf, ns, r):
+        return _finish(opt, pr, o, v0, vf, tf, ns, tf, r)
+
+    return vmap(finish, 0, 0, 0, 0, 0, 0)(prs, outcome, Y0, Yf, t_final, n_steps, rf)
 
 
 @eqx.filter_jit
