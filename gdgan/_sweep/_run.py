@@ -69,7 +69,7 @@ FORMAT = 2
 def auto_mode(n_grid, chunk_runs) -> str:
     """The mode `"auto"` picks: `"vmap"`. Measured (benchmarks/README.md, 10 000 runs, idle
     2-core CPU): the shared step is 1.27x faster on the penalised Dirac-GAN, whose runs
-    share one time scale, and 0.65x on the penalised LQ WGAN, where a shared step that
+    share one time scale, and 0.68x on the penalised LQ WGAN, where a shared step that
     keeps *every* run's local error within `rtol`/`atol` (the max over runs of each run's
     RMS error) takes 1.8x the steps of the average-error one and a chunk cannot stop
     before its slowest run. Nothing cheap tells the two apart before the run, and vmap's
