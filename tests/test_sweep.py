@@ -137,12 +137,14 @@ def test_batch_mode_agrees_with_loop_to_tolerance(reference):
     assert np.all(res.steps == res.steps[0])  # one shared step sequence
 
 
-def test_batch_mode_with_a_solver_without_fsal(reference):
-    """Heun has no first-same-as-last stage: the batch evaluates the field once more per
-    step for the convergence test and the windows. Same outcomes as the Tsit5 reference and
-    final states within its (second-order, rtol 1e-7) accuracy."""
+@pytest.mark.parametrize("solver", [diffrax.Heun(), diffrax.Kvaerno5()], ids=["Heun", "Kvaerno5"])
+def test_batch_mode_with_a_solver_without_fsal(reference, solver):
+    """Heun (explicit) and Kvaerno5 (implicit: its root finder takes the controller's
+    tolerances and the batch's error norm) have no first-same-as-last stage: the batch
+    evaluates the field once more per step for the convergence test and the windows. Same
+    outcomes as the Tsit5 reference and final states within their accuracy (rtol 1e-7)."""
     kw = {**KW, "rtol": 1e-7, "atol": 1e-7}
-    res = gdgan.sweep(make_lq, GRID, mode="batch", solver=diffrax.Heun(), max_steps=200_000, **kw)
+    res = gdgan.sweep(make_lq, GRID, mode="batch", solver=solver, max_steps=200_000, **kw)
     np.testing.assert_array_equal(res.outcome_name, reference.outcome_name)
     np.testing.assert_allclose(res.y_final, reference.y_final, atol=1e-4)
 
