@@ -26,6 +26,12 @@ re-run notebook cell), which must not recompile. `err` is the largest
 every 2 ms). On a shared 2-core machine numbers are noisy; compare within one run.
 
     python benchmarks/sweep.py [--quick] [--full] [--runs N ...] [--json] [--cap N] [--repeats R]
+                               [--cold-rounds K]
+
+`--cold-rounds K` also times each JAX row's first call in K fresh Python processes (no
+persistent compilation cache) at the largest batch size, the rows interleaved within each
+round, and reports the minimum and the median: the honest "cold" number (in-process cold
+rows run after other rows have warmed JAX's own caches).
 
 The output records the machine (CPU / devices) and its load average before and after:
 compare rows of one run only, on an otherwise idle machine.
