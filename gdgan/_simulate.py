@@ -317,7 +317,7 @@ class _Probe(diffrax.AbstractAdaptiveSolver):
     - $q$, $Q$ = `q_of(z)` read at the `quarters` of the run inside the step that crosses
       each (`_read_quarters`; diffrax's `SubSaveAt(ts=...)` would interpolate the whole
       state in an inner loop after every step);
-    - with `stop`, when and why the run stopped: the stop is the end of the step after
+    - when and why the run stopped: the stop is the end of the step after
       which `stop(z, dz)` says converged or diverged (what a terminating `diffrax.Event`
       checks, without the event's carried dense output); every later step leaves $w$ as
       it is, and `_Stopping` makes the next step the last, to $t_1$."""
@@ -326,7 +326,7 @@ class _Probe(diffrax.AbstractAdaptiveSolver):
     term: diffrax.ODETerm  # the ODE on z; the term diffeqsolve passes (on w) is not used
     quarters: jax.Array
     q_of: Any = eqx.field(static=True)
-    stop: _Stop | None = None
+    stop: _Stop | None = None  # None only in subclasses with their own `step`
 
     @property
     def term_structure(self):
@@ -353,7 +353,7 @@ class _Probe(diffrax.AbstractAdaptiveSolver):
         return self.solver.init(self.term, t0, t1, w0.z, args)
 
     def step(self, terms, t0, t1, w0, args, solver_state, made_jump):
-        frozen = jnp.asarray(False) if self.stop is None else w0.kind != 0
+        frozen = w0.kind != 0
         # a stopped run's steps have length zero: nothing non-finite to select away
         # (which would make gradients NaN)
         t1_in = jnp.where(frozen, t0, t1)
@@ -362,14 +362,11 @@ class _Probe(diffrax.AbstractAdaptiveSolver):
         )
         dz1 = state[1] if self.fsal(state) else self.solver.func(self.term, t1_in, z1, args)
         q1 = _read_quarters(self.quarters, t0, t1_in, self.q_of, w0, z1, dz1)
-        if self.stop is None:
-            w1 = _W(z1, q1, dz1)
-        else:
-            kind = self.stop(z1, dz1)
-            t_stop = jnp.where(kind != 0, t1, jnp.inf).astype(kind.dtype)
-            w1 = _W(z1, q1, dz1, t_stop, kind)
-            w1 = jax.tree_util.tree_map(lambda a, b: jnp.where(frozen, a, b), w0, w1)
-            result = diffrax.RESULTS.where(frozen, diffrax.RESULTS.successful, result)
+        kind = self.stop(z1, dz1)
+        t_stop = jnp.where(kind != 0, t1, jnp.inf).astype(kind.dtype)
+        w1 = _W(z1, q1, dz1, t_stop, kind)
+        w1 = jax.tree_util.tree_map(lambda a, b: jnp.where(frozen, a, b), w0, w1)
+        result = diffrax.RESULTS.where(frozen, diffrax.RESULTS.successful, result)
         if err is not None:
             err = w1.zero_carried(jax.tree_util.tree_map(lambda e: jnp.where(frozen, 0.0, e), err))
         return w1, err, dict(inner=dense, w0=w0, frozen=frozen), state, result
@@ -487,13 +484,11 @@ def _second(z):
     return z[1]
 
 
-def _w0(term, t0, z0, args, q0, *, stop=None):
-    """The initial state: $q$ `inf` (no window reached); with `stop`, stopped at $t_0$ if
-    `z0` already is converged or diverged."""
+def _w0(term, t0, z0, args, q0, stop):
+    """The initial state: $q$ `inf` (no window reached); stopped at $t_0$ if `z0` already is
+    converged or diverged."""
     q = jnp.full((len(_QUARTERS),) + jnp.shape(q0), jnp.inf, jnp.result_type(q0))
     dz0 = term(t0, z0, args)
-    if stop is None:
-        return _W(z0, q, dz0)
     kind = stop(z0, dz0)
     return _W(z0, q, dz0, jnp.where(kind != 0, t0, jnp.inf).astype(kind.dtype), kind)
 
@@ -792,7 +787,7 @@ def _solve(field, y0, args, y_star, opt: _Options):
         t0,
         t1,
         opt.dt0,
-        _w0(windows, t0, z0, args, z0[1], stop=stop),
+        _w0(windows, t0, z0, args, z0[1], stop),
         args,
         saveat=inner,
         stepsize_controller=_Stopping(controller, t1),
