@@ -41,3 +41,14 @@ def key():
 
 def lq_state(w, a):
     return {"disc": {"w": jnp.asarray(w, float)}, "gen": {"a": jnp.asarray(a, float)}}
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Free the session's compiled programs before the worker is shut down: pytest-xdist's
+    transport (execnet) sends SIGINT to a worker still busy 5 s into its shutdown, and
+    freeing XLA's executables there (in a garbage-collection callback) can take that long,
+    which ended runs with a KeyboardInterrupt warning."""
+    import gc
+
+    jax.clear_caches()
+    gc.collect()
