@@ -138,11 +138,12 @@ def test_batch_mode_agrees_with_loop_to_tolerance(reference):
 
 
 @pytest.mark.parametrize("solver", [diffrax.Heun(), diffrax.Kvaerno5()], ids=["Heun", "Kvaerno5"])
-def test_batch_mode_with_a_solver_without_fsal(reference, solver):
-    """Heun (explicit) and Kvaerno5 (implicit: its root finder takes the controller's
-    tolerances and the batch's error norm) have no first-same-as-last stage: the batch
-    evaluates the field once more per step for the convergence test and the windows. Same
-    outcomes as the Tsit5 reference and final states within their accuracy (rtol 1e-7)."""
+def test_batch_mode_with_other_solvers(reference, solver):
+    """Heun (explicit, no first-same-as-last stage: the batch evaluates the field once more
+    per step for the convergence test and the windows) and Kvaerno5 (implicit: its root
+    finder takes the controller's tolerances and the batch's error norm; this raised an
+    AttributeError before). Same outcomes as the Tsit5 reference and final states within
+    their accuracy (rtol 1e-7)."""
     kw = {**KW, "rtol": 1e-7, "atol": 1e-7}
     res = gdgan.sweep(make_lq, GRID, mode="batch", solver=solver, max_steps=200_000, **kw)
     np.testing.assert_array_equal(res.outcome_name, reference.outcome_name)
