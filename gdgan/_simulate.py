@@ -243,13 +243,13 @@ def _y(w):
 
 
 class _StateNorm(eqx.Module):
-    """A controller's norm applied to $y$ only: of $w$ (`outer`) or of $z = (y, Q)$."""
+    """A controller's norm applied to $y$ only, of $w$ (the controller's) or of $z = (y, Q)$
+    (an implicit solver's root finder)."""
 
     norm: Any
-    outer: bool = eqx.field(static=True, default=True)
 
     def __call__(self, w):
-        return self.norm(_y(w) if self.outer else w[0])
+        return self.norm((w.z if isinstance(w, _W) else w)[0])
 
 
 class _OnState(eqx.Module):
@@ -464,13 +464,10 @@ def _probe(solver, controller, term, quarters, q_of, *, cls=None, **kwargs):
                 "solver: an implicit solver with a constant step needs its root finder's "
                 "rtol and atol, e.g. diffrax.Kvaerno5(root_finder=diffrax.VeryChord(1e-8, 1e-8))"
             )
-        norm = _pid(controller).norm  # on w; the root finder's is on z
         values = {
             "rtol": lambda: controller.rtol,
             "atol": lambda: controller.atol,
-            "norm": lambda: (
-                _StateNorm(norm.norm, outer=False) if isinstance(norm, _StateNorm) else norm
-            ),
+            "norm": lambda: _pid(controller).norm,  # takes w or z (`_StateNorm`, `_RunNorm`)
         }
         solver = eqx.tree_at(
             lambda s: [getattr(s.root_finder, a) for a in names],
